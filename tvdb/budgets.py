@@ -1,0 +1,66 @@
+"""Daily budgets per service: limits from the environment, overridden at run time by ``service_controls``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db.models import ServiceControl
+from .db.types import utcnow
+from .ledger import DayUsage
+from .settings import SERVICES, default_daily_limit
+
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class ServiceBudget:
+    service: str
+    base_limit: Decimal
+    multiplier: Decimal
+
+    @property
+    def limit(self) -> Decimal:
+        return self.base_limit * self.multiplier
+
+
+def service_budgets(sessions: sessionmaker[Session]) -> dict[str, ServiceBudget]:
+    with sessions() as session:
+        controls = {c.service: c for c in session.scalars(select(ServiceControl))}
+    budgets = {}
+    for service in SERVICES:
+        control = controls.get(service)
+        base = control.daily_limit_usd if control and control.daily_limit_usd is not None else default_daily_limit(service)
+        multiplier = control.limit_multiplier if control and control.limit_multiplier is not None else ONE
+        budgets[service] = ServiceBudget(service, base, multiplier)
+    return budgets
+
+
+def cost_report(usage: DayUsage, budgets: dict[str, ServiceBudget]) -> dict:
+    """Today's money in the runbook's keys (``daily_usage``, ``daily_limits``, ``remaining_budget``), as Decimals."""
+    daily_usage, daily_limits, remaining, reserved, shadow = {}, {}, {}, {}, {}
+    for service, budget in budgets.items():
+        used = usage.service(service)
+        daily_usage[service] = used.actual_cost
+        reserved[service] = used.reserved_cost
+        shadow[service] = used.shadow_cost
+        daily_limits[service] = budget.limit
+        remaining[service] = max(Decimal(0), budget.limit - used.actual_cost - used.reserved_cost)
+    for table in (daily_usage, daily_limits, remaining, reserved, shadow):
+        table["total"] = sum(table.values(), Decimal(0))
+    return {
+        "date": usage.day.isoformat(),
+        "daily_usage": daily_usage,
+        "daily_limits": daily_limits,
+        "remaining_budget": remaining,
+        "reserved": reserved,
+        "shadow_usage": shadow,
+    }
+
+
+def today_utc() -> date:
+    return utcnow().date()

@@ -1,0 +1,15 @@
+"""INSERT ... ON CONFLICT DO NOTHING for the two dialects we run on."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignoring_conflicts(session: Session, model, rows: list[dict], conflict_columns: list[str]) -> int:
+    """Insert the rows that do not collide on ``conflict_columns``; returns how many were inserted."""
+    if not rows:
+        return 0
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_columns)
+    return session.execute(statement).rowcount

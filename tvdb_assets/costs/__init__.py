@@ -1,0 +1,3 @@
+from .ledger import cost_ledger
+
+__all__ = ["cost_ledger"]
