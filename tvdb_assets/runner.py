@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance, Definitions, build_resources
 
 from tvdb import settings
 from tvdb.pipeline.intake import Intake, IntakeResult
-from tvdb.pipeline.services import PipelineServices
 from tvdb.db.types import utcnow
+from tvdb.pipeline.services import PipelineServices
 
 from .jobs import ingest_batch, summarize_costs
 from .partitions import upload_batches
@@ -36,8 +37,11 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def services_of(defs: Definitions) -> PipelineServices:
-    return defs.resources["pipeline"].services()
+@contextmanager
+def pipeline_services(defs: Definitions) -> Iterator[PipelineServices]:
+    """The stages' services from the code location's resources, EnvVars resolved as in a run."""
+    with build_resources({"pipeline": defs.resources["pipeline"]}) as resources:
+        yield resources.pipeline.services()
 
 
 def register_files(services: PipelineServices, paths: Iterable[Path], source: str = "cli") -> tuple[str, list]:
@@ -63,7 +67,9 @@ def run_batch(defs: Definitions, instance: DagsterInstance, batch_id: str) -> tu
     return result.run_id, result.success
 
 
-def ingest(defs: Definitions, instance: DagsterInstance, paths: Iterable[Path], source: str = "cli") -> BatchRun:
-    batch_id, uploads = register_files(services_of(defs), paths, source)
+def ingest(
+    defs: Definitions, instance: DagsterInstance, services: PipelineServices, paths: Iterable[Path], source: str = "cli"
+) -> BatchRun:
+    batch_id, uploads = register_files(services, paths, source)
     run_id, success = run_batch(defs, instance, batch_id)
     return BatchRun(batch_id, run_id, success, uploads)

@@ -20,18 +20,18 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
     from tvdb_assets.definitions import defs
     from tvdb_assets.local_instance import local_instance
     from tvdb_assets.runner import ingest as run_ingest
-    from tvdb_assets.runner import services_of
+    from tvdb_assets.runner import pipeline_services
 
     instance = local_instance()
-    run = run_ingest(defs, instance, paths)
-    services = services_of(defs)
-    by_id = {o.upload_id: o for o in file_outcomes(services.sessions, run.batch_id, services.chunker.signature)}
+    with pipeline_services(defs) as services:
+        run = run_ingest(defs, instance, services, paths)
+        by_id = {o.upload_id: o for o in file_outcomes(services.sessions, run.batch_id, services.chunker.signature)}
+        totals = batch_totals(services, run.batch_id)
     files = []
     for path, intake in run.uploads:
         outcome = by_id[intake.upload_id]
         files.append(dict(path=str(path), status=outcome.status, error=outcome.error, sha256=outcome.sha256,
                           pages=outcome.pages, chunks=outcome.chunks))
-    totals = batch_totals(services, run.batch_id)
     done = sum(f["status"] == UploadStatus.DONE for f in files)
     failed = len(files) - done
     summary = dict(

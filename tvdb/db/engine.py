@@ -5,6 +5,7 @@ One engine per URL and process; the schema is brought to the newest migration th
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -30,14 +31,29 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-@lru_cache(maxsize=None)
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
 def engine_for(url: str) -> Engine:
     """The process's migrated engine for ``url``."""
     from .migrate import upgrade_to_head
 
-    engine = create_db_engine(url)
-    upgrade_to_head(engine)
-    return engine
+    with _engines_lock:
+        if url not in _engines:
+            engine = create_db_engine(url)
+            upgrade_to_head(engine)
+            _engines[url] = engine
+        return _engines[url]
+
+
+def dispose_engine(url: str) -> None:
+    """Close the process's connections to ``url`` (before dropping a database, say)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    session_factory.cache_clear()
+    if engine is not None:
+        engine.dispose()
 
 
 @lru_cache(maxsize=None)

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "tvdb_alembic_version"  # not `alembic_version`: a Dagster instance may share the database
 # Any fixed 64-bit number: the PostgreSQL advisory lock that keeps concurrent workers from migrating at once.
 MIGRATION_LOCK_ID = 0x7764_6220_6D69_6772
 
@@ -29,7 +30,7 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
 def upgrade_to_head(engine: Engine) -> None:

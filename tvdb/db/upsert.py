@@ -12,4 +12,6 @@ def insert_ignoring_conflicts(session: Session, model, rows: list[dict], conflic
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_columns)
-    return session.execute(statement).rowcount
+    # RETURNING counts exactly on both dialects, where rowcount of a multi-row insert may be -1.
+    key = getattr(model, conflict_columns[0])
+    return len(session.execute(statement.returning(key)).all())
