@@ -11,7 +11,9 @@ def insert_ignoring_conflicts(session: Session, model, rows: list[dict], conflic
     if not rows:
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_columns)
-    # RETURNING counts exactly on both dialects, where rowcount of a multi-row insert may be -1.
     key = getattr(model, conflict_columns[0])
-    return len(session.execute(statement.returning(key)).all())
+    # Rows go as execute parameters, not .values(rows): a statement with its values inlined is cached by SQLAlchemy
+    # together with those values (vectors, texts), one cache entry per row count. RETURNING counts the rows inserted
+    # exactly on both dialects, where rowcount of a multi-row insert may be -1.
+    statement = dialect.insert(model).on_conflict_do_nothing(index_elements=conflict_columns).returning(key)
+    return len(session.execute(statement, rows).all())
