@@ -28,16 +28,21 @@ class ServiceBudget:
         return self.base_limit * self.multiplier
 
 
+def _budget(service: str, control: ServiceControl | None) -> ServiceBudget:
+    base = control.daily_limit_usd if control and control.daily_limit_usd is not None else default_daily_limit(service)
+    multiplier = control.limit_multiplier if control and control.limit_multiplier is not None else ONE
+    return ServiceBudget(service, base, multiplier)
+
+
+def budget_for(session: Session, service: str) -> ServiceBudget:
+    """The service's budget as of now, read inside the caller's transaction."""
+    return _budget(service, session.get(ServiceControl, service))
+
+
 def service_budgets(sessions: sessionmaker[Session]) -> dict[str, ServiceBudget]:
     with sessions() as session:
         controls = {c.service: c for c in session.scalars(select(ServiceControl))}
-    budgets = {}
-    for service in SERVICES:
-        control = controls.get(service)
-        base = control.daily_limit_usd if control and control.daily_limit_usd is not None else default_daily_limit(service)
-        multiplier = control.limit_multiplier if control and control.limit_multiplier is not None else ONE
-        budgets[service] = ServiceBudget(service, base, multiplier)
-    return budgets
+    return {service: _budget(service, controls.get(service)) for service in SERVICES}
 
 
 def cost_report(usage: DayUsage, budgets: dict[str, ServiceBudget]) -> dict:

@@ -56,6 +56,7 @@ def dispose_engine(url: str) -> None:
     with _engines_lock:
         engine = _engines.pop(url, None)
     session_factory.cache_clear()
+    budget_session_factory.cache_clear()
     if engine is not None:
         engine.dispose()
 
@@ -63,3 +64,27 @@ def dispose_engine(url: str) -> None:
 @lru_cache(maxsize=None)
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+def _begin_immediate(connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@lru_cache(maxsize=None)
+def budget_session_factory(url: str) -> sessionmaker[Session]:
+    """Sessions for budget transactions, which must serialise per service.
+
+    PostgreSQL: the usual engine; the transaction takes a row lock (SELECT ... FOR UPDATE). SQLite has no row locks:
+    a second engine whose transactions begin IMMEDIATE, so two reservations can never read the same totals.
+    """
+    if not url.startswith("sqlite"):
+        return session_factory(url)
+    engine_for(url)  # migrated
+    engine = create_db_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # pysqlite must not BEGIN on its own: we BEGIN IMMEDIATE
+
+    event.listen(engine, "begin", _begin_immediate)
+    return sessionmaker(engine, expire_on_commit=False)

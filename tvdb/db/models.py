@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -33,9 +34,10 @@ class UploadStatus(StrEnum):
 
 
 class LedgerStatus(StrEnum):
-    RESERVED = "reserved"
-    SETTLED = "settled"
-    RELEASED = "released"
+    RESERVED = "reserved"  # worst case held against the budget while the call is in flight
+    SETTLED = "settled"  # actual billed cost known
+    RELEASED = "released"  # the provider did not bill: the hold is given back
+    EXPIRED = "expired"  # the holder died; swept and settled at the reserved amount (it may have been billed)
 
 
 class Base(DeclarativeBase):
@@ -156,3 +158,35 @@ class ServiceControl(Base):
     limit_multiplier: Mapped[Decimal | None] = mapped_column(Money)
     strict_limits: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ServiceSpend(Base):
+    """Running totals per service and UTC day: the row every reservation of that service locks and checks."""
+
+    __tablename__ = "service_spend"
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    reserved_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+
+class CircuitBreakerState(Base):
+    """One breaker per paid service, shared by every process."""
+
+    __tablename__ = "circuit_breakers"
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="closed")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RateBucket(Base):
+    """A token bucket (requests or tokens per minute) shared by every process."""
+
+    __tablename__ = "rate_buckets"
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
