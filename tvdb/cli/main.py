@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tvdb_emulators.cli import emulate
+
 from .costs import costs
 from .ingest import ingest
 from .status import status
@@ -17,3 +19,4 @@ def cli() -> None:
 cli.add_command(ingest)
 cli.add_command(status)
 cli.add_command(costs)
+cli.add_command(emulate)
