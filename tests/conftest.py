@@ -13,6 +13,8 @@ from pypdf import PdfWriter
 
 from tvdb.db.engine import dispose_engine, session_factory
 
+pytest_plugins = ["tvdb_emulators.testing"]  # openai_emulator, llamaparse_emulator, supabase_emulator
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 PG_ADMIN_URL = os.environ.get("TVDB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -211,7 +211,9 @@ class LlamaParseEmulator(Emulator):
             wanted = selected_pages(extraction.pages, config.get("page_ranges"))
         except (AttributeError, TypeError, ValueError) as exc:
             raise detail(422, f"invalid page_ranges: {exc}") from None
-        texts = split_pages(extraction.text, extraction.pages)
+        # A PDF's pages are its own; a text-like document's one text is shared out over its billable pages.
+        texts = (formats.pdf_pages(data) if extraction.mime == "application/pdf"
+                 else split_pages(extraction.text, extraction.pages))
         job.pages = {number: texts[number - 1] for number in wanted}
         job.total_pages, job.mime = extraction.pages, extraction.mime
         job.credits = len(wanted) * CREDITS_PER_PAGE[tier]

@@ -12,7 +12,6 @@ from llama_cloud import LlamaCloud
 from supabase import Client, create_client
 
 from tvdb_emulators.server import RunningEmulator
-from tvdb_emulators.testing import *  # noqa: F401,F403  (the emulator fixtures)
 from tvdb_emulators.testing import LLAMAPARSE_TEST_KEY, OPENAI_TEST_KEY, SUPABASE_TEST_KEY
 
 

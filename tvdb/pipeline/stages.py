@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
 
 from sqlalchemy import exists, func, select, update
 
@@ -90,44 +91,48 @@ def parse_documents(services: PipelineServices, batch_id: str, context: CallCont
     for page in document_pages(services.sessions, batch_id, UploadStatus.STORED):
         with services.sessions() as session:
             documents = session.scalars(select(Document).where(Document.sha256.in_(page))).all()
+        report.documents += len(documents)
         for document in documents:
-            report.documents += 1
-            if document.text is None:
-                if not _parse_one(services, document, call_context, report):
-                    continue
-            else:
+            if document.text is not None:
                 report.cached += 1
-            report.pages += document.pages or 0
-            with services.sessions.begin() as session:
-                set_status(session, batch_id, [document.sha256], UploadStatus.STORED, UploadStatus.PARSED)
+                _mark_parsed(services, report, document.sha256, document.pages)
+        todo = (d for d in documents if d.text is None)
+        for source, outcome in services.parser.parse_many(_sources(services, report, todo), call_context):
+            if isinstance(outcome, UnparseableDocument):
+                _fail(services, batch_id, source.sha256, UploadStatus.STORED, outcome.reason)
+                report.failed += 1
+            elif isinstance(outcome, Exception):
+                log.warning("parsing %s failed: %s", source.sha256[:12], _error_text(outcome))
+                _keep_for_retry(services, batch_id, source.sha256, UploadStatus.STORED, _error_text(outcome))
+                report.errors.append(f"{source.filename}: {_error_text(outcome)}")
+            else:
+                with services.sessions.begin() as session:
+                    session.execute(
+                        update(Document)
+                        .where(Document.sha256 == source.sha256)
+                        .values(text=outcome.text, pages=outcome.pages, parser=outcome.parser, parsed_at=utcnow())
+                    )
+                report.worked += 1
+                _mark_parsed(services, report, source.sha256, outcome.pages)
     return report.finish(Ledger(services.sessions), PARSED_ASSET)
 
 
-def _parse_one(services: PipelineServices, document: Document, context: CallContext, report: StageReport) -> bool:
-    batch_id = report.batch_id
-    try:
-        data = services.store.get(document.storage_key)
-        parsed = services.parser.parse(
-            SourceDocument(document.sha256, document.first_filename, document.mime, data), context
-        )
-    except UnparseableDocument as exc:
-        _fail(services, batch_id, document.sha256, UploadStatus.STORED, exc.reason)
-        report.failed += 1
-        return False
-    except Exception as exc:  # noqa: BLE001 - one document's service error must not stop the batch
-        log.warning("parsing %s failed: %s", document.sha256[:12], _error_text(exc))
-        _keep_for_retry(services, batch_id, document.sha256, UploadStatus.STORED, _error_text(exc))
-        report.errors.append(f"{document.first_filename}: {_error_text(exc)}")
-        return False
+def _sources(services: PipelineServices, report: StageReport, documents) -> Iterator[SourceDocument]:
+    """The documents' bytes, read one at a time as the parser asks for them."""
+    for document in documents:
+        try:
+            data = services.store.get(document.storage_key)
+        except KeyError as exc:
+            _fail(services, report.batch_id, document.sha256, UploadStatus.STORED, str(exc).strip("'\""))
+            report.failed += 1
+            continue
+        yield SourceDocument(document.sha256, document.first_filename, document.mime, data)
+
+
+def _mark_parsed(services: PipelineServices, report: StageReport, sha: str, pages: int | None) -> None:
+    report.pages += pages or 0
     with services.sessions.begin() as session:
-        session.execute(
-            update(Document)
-            .where(Document.sha256 == document.sha256)
-            .values(text=parsed.text, pages=parsed.pages, parser=parsed.parser, parsed_at=utcnow())
-        )
-    document.pages = parsed.pages
-    report.worked += 1
-    return True
+        set_status(session, report.batch_id, [sha], UploadStatus.STORED, UploadStatus.PARSED)
 
 
 def chunk_documents(services: PipelineServices, batch_id: str, context: CallContext) -> StageReport:

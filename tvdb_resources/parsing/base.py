@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from dagster import ConfigurableResource
@@ -10,6 +11,7 @@ from dagster import ConfigurableResource
 from tvdb.ledger import CallContext
 from tvdb.pricing import ParseTier, price_table
 
+from ..concurrency import in_order
 from ..ledger import CostLedgerResource
 from .formats import UnparseableDocument
 
@@ -42,3 +44,12 @@ class DocumentParser(ConfigurableResource, ABC):
 
     @abstractmethod
     def parse(self, document: SourceDocument, context: CallContext) -> ParsedText: ...
+
+    def parse_many(
+        self, documents: Iterable[SourceDocument], context: CallContext
+    ) -> Iterator[tuple[SourceDocument, ParsedText | Exception]]:
+        """Each document with its text or the exception it raised, in order; paid parsers run several at once."""
+        return in_order(lambda document: self.parse(document, context), documents, self.parallelism())
+
+    def parallelism(self) -> int:
+        return 1

@@ -18,7 +18,7 @@ from .html_page import html_to_text
 from .pdf import pdf_pages
 from .text import decode_text
 
-__all__ = ["Extraction", "UnparseableDocument", "extract", "detect_mime", "SUPPORTED_EXTENSIONS"]
+__all__ = ["Extraction", "UnparseableDocument", "extract", "detect_mime", "pdf_pages", "SUPPORTED_EXTENSIONS"]
 
 PDF_MAGIC = b"%PDF-"
 TEXT_MIMES = {
