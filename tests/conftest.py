@@ -79,7 +79,7 @@ def sessions(tvdb_env, database_url):
 def defs(tvdb_env):
     from tvdb_assets.definitions import build_definitions
 
-    return build_definitions("mock")
+    return build_definitions()
 
 
 @pytest.fixture

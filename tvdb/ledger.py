@@ -29,6 +29,7 @@ class CallContext:
     run_id: str | None = None
     asset: str | None = None
     batch_id: str | None = None
+    fallback_reason: str | None = None  # set by the hybrid router when a free call stands in for a paid one
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,6 @@ class FreeCall:
     unit_price: Decimal
     work_key: str  # what was done, e.g. the document sha256 or the request's chunk hashes
     latency_ms: float
-    fallback_reason: str | None = None
 
     @property
     def shadow_cost(self) -> Decimal:
@@ -102,7 +102,7 @@ class Ledger:
             shadow_cost=call.shadow_cost,
             status=LedgerStatus.SETTLED,
             mode="mock",
-            fallback_reason=call.fallback_reason,
+            fallback_reason=context.fallback_reason,
             run_id=context.run_id,
             asset=context.asset,
             batch_id=context.batch_id,

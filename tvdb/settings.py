@@ -81,3 +81,15 @@ def embedding_dimensions() -> int:
 
 def inbox_dir() -> Path:
     return Path(os.environ.get("TVDB_INBOX") or tvdb_home() / "inbox").resolve()
+
+
+def rate_limit(service: str, metric: str, default: int) -> int:
+    """``RATE_LIMIT_<SERVICE>_RPM`` / ``_TPM``: per-minute limits shared by every worker (runbook defaults)."""
+    return _int_env(f"RATE_LIMIT_{service.upper()}_{metric.upper()}", default)
+
+
+def object_store_kind() -> str:
+    kind = (os.environ.get("TVDB_OBJECT_STORE") or "local").strip().lower()
+    if kind not in {"local", "supabase"}:
+        raise ValueError(f"TVDB_OBJECT_STORE must be local or supabase, got {kind!r}")
+    return kind

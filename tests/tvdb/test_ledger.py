@@ -6,9 +6,9 @@ from tvdb.db.models import ServiceControl
 from tvdb.ledger import CallContext, FreeCall, Ledger
 
 
-def _call(work: str, units: int = 1000, fallback: str | None = None) -> FreeCall:
+def _call(work: str, units: int = 1000) -> FreeCall:
     return FreeCall(service="openai", operation="embed", model="text-embedding-3-small", units=units,
-                    unit_price=Decimal("0.00000002"), work_key=work, latency_ms=1.5, fallback_reason=fallback)
+                    unit_price=Decimal("0.00000002"), work_key=work, latency_ms=1.5)
 
 
 def test_a_free_call_is_recorded_once_with_zero_cost_and_its_shadow_price(sessions):
@@ -24,7 +24,7 @@ def test_a_free_call_is_recorded_once_with_zero_cost_and_its_shadow_price(sessio
 def test_usage_is_per_utc_day_and_counts_fallbacks(sessions):
     ledger = Ledger(sessions)
     ledger.record_free(_call("a"), CallContext())
-    ledger.record_free(_call("b", fallback="budget"), CallContext())
+    ledger.record_free(_call("b"), CallContext(fallback_reason="budget"))
     assert ledger.day_usage(today_utc()).service("openai").fallbacks == 1
     assert ledger.day_usage(today_utc() - timedelta(days=1)).services == {}
 

@@ -114,6 +114,7 @@ class Embedding(Base):
     dimensions: Mapped[int] = mapped_column(Integer, primary_key=True)
     text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float32
+    embedder: Mapped[str] = mapped_column(String(16), default="local", server_default="local")  # local | openai
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

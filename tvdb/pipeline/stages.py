@@ -10,10 +10,11 @@ from sqlalchemy import exists, func, select, update
 
 from tvdb.db.models import Chunk, CostEntry, Document, Embedding, LedgerStatus, UploadJob, UploadStatus
 from tvdb.db.types import utcnow
-from tvdb.db.upsert import insert_ignoring_conflicts
+from tvdb.db.upsert import insert_ignoring_conflicts, upsert_where
 from tvdb.hashing import sha256_text
 from tvdb.ledger import CallContext, Ledger
 from tvdb_resources.embedding import EmbedInput
+from tvdb_resources.embedding.base import OPENAI
 from tvdb_resources.parsing import SourceDocument, UnparseableDocument
 
 from .report import StageReport
@@ -170,12 +171,17 @@ def chunk_documents(services: PipelineServices, batch_id: str, context: CallCont
 
 
 def embed_chunks(services: PipelineServices, batch_id: str, context: CallContext) -> StageReport:
-    """Embed the chunks whose text has no vector yet for this model and dimensions; the rest are cache hits."""
+    """Embed the chunks whose text has no usable vector yet for this model and dimensions; the rest are cache hits.
+
+    Which cached vectors are usable depends on the embedder: paid (real, hybrid) modes reuse only OpenAI's vectors,
+    so a chunk embedded locally during a hybrid fallback is embedded again by OpenAI once the service is back.
+    """
     report = StageReport(EMBEDDINGS_ASSET, batch_id)
     call_context = dataclasses.replace(context, asset=EMBEDDINGS_ASSET, batch_id=batch_id)
     embedder, signature = services.embedder, services.chunker.signature
     model, dimensions = embedder.spec().name, embedder.output_dimensions()
     for page in document_pages(services.sessions, batch_id, UploadStatus.CHUNKED):
+        reusable = embedder.reusable()  # read per page: a run-time mode change applies to the rest of the batch
         with services.sessions() as session:
             chunks = session.execute(
                 select(Chunk.text_sha256, Chunk.text, Chunk.token_count).where(
@@ -186,7 +192,7 @@ def embed_chunks(services: PipelineServices, batch_id: str, context: CallContext
                 session.scalars(
                     select(Embedding.text_sha256).where(
                         Embedding.model == model, Embedding.dimensions == dimensions,
-                        Embedding.text_sha256.in_({c.text_sha256 for c in chunks}),
+                        Embedding.embedder.in_(reusable), Embedding.text_sha256.in_({c.text_sha256 for c in chunks}),
                     )
                 )
             )
@@ -204,13 +210,15 @@ def embed_chunks(services: PipelineServices, batch_id: str, context: CallContext
             report.errors.append(_error_text(exc))
             continue
         with services.sessions.begin() as session:
-            insert_ignoring_conflicts(
+            upsert_where(
                 session,
                 Embedding,
-                [dict(model=model, dimensions=dimensions, text_sha256=item.text_sha256,
-                      vector=vector.astype("<f4").tobytes(), created_at=utcnow())
+                [dict(model=model, dimensions=dimensions, text_sha256=item.text_sha256, embedder=vector.embedder,
+                      vector=vector.values.astype("<f4").tobytes(), created_at=utcnow())
                  for item, vector in zip(pending, vectors)],
                 ["model", "dimensions", "text_sha256"],
+                ["vector", "embedder", "created_at"],
+                where=lambda new: new.embedder == OPENAI,  # a paid vector replaces a local one, never the reverse
             )
             set_status(session, batch_id, page, UploadStatus.CHUNKED, UploadStatus.EMBEDDED)
         report.worked += len(pending)

@@ -1,4 +1,4 @@
-from .base import EmbedInput, Embedder
+from .base import EmbedInput, Embedder, Vector
 from .local import LocalEmbedder
 
-__all__ = ["EmbedInput", "Embedder", "LocalEmbedder"]
+__all__ = ["EmbedInput", "Embedder", "LocalEmbedder", "Vector"]

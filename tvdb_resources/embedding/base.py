@@ -20,6 +20,15 @@ MAX_INPUTS_PER_REQUEST = 2048
 MAX_TOKENS_PER_REQUEST = 300_000
 
 
+LOCAL, OPENAI = "local", "openai"
+
+
+@dataclass(frozen=True)
+class Vector:
+    values: np.ndarray  # float32, L2-normalised
+    embedder: str  # who made it: vectors of the local embedder and of OpenAI live in different spaces
+
+
 @dataclass(frozen=True)
 class EmbedInput:
     text: str
@@ -67,5 +76,9 @@ class Embedder(ConfigurableResource, ABC):
         return self.dimensions
 
     @abstractmethod
-    def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[np.ndarray]:
-        """One float32 vector per item, in order; packs the items into requests within the API's limits."""
+    def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[Vector]:
+        """One vector per item, in order; packs the items into requests within the API's limits."""
+
+    @abstractmethod
+    def reusable(self) -> frozenset[str]:
+        """Which embedders' cached vectors this one may reuse instead of embedding again."""

@@ -5,21 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
 from tvdb.ledger import CallContext, FreeCall
 
-from .base import EmbedInput, Embedder, pack_requests, request_key
+from .base import LOCAL, OPENAI, EmbedInput, Embedder, Vector, pack_requests, request_key
 from .hashing import feature_hash_vector
 
 
 class LocalEmbedder(Embedder):
-    def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[np.ndarray]:
+    def reusable(self) -> frozenset[str]:
+        return frozenset({LOCAL, OPENAI})  # free mode happily serves vectors that were paid for earlier
+
+    def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[Vector]:
         spec, dimensions = self.spec(), self.output_dimensions()
-        vectors: list[np.ndarray] = []
+        vectors: list[Vector] = []
         for request in pack_requests(items):
             started = time.perf_counter()
-            vectors.extend(feature_hash_vector(item.text, dimensions) for item in request)
+            vectors.extend(Vector(feature_hash_vector(item.text, dimensions), LOCAL) for item in request)
             self.ledger.record_free(
                 FreeCall(
                     service="openai",

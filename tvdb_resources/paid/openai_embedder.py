@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import openai
@@ -11,7 +10,8 @@ import openai
 from tvdb.ledger import CallContext
 from tvdb.reservations import PaidCall
 
-from ..embedding.base import EmbedInput, Embedder, pack_requests, request_key
+from ..concurrency import in_order
+from ..embedding.base import OPENAI, EmbedInput, Embedder, Vector, pack_requests, request_key
 from .errors import ServiceError, ServiceUnavailable
 from .sdk_errors import classify_sdk_error
 from .retry import with_retries
@@ -33,16 +33,19 @@ class OpenAIEmbedder(Embedder, PaidServiceSettings):
             timeout=self.timeout_seconds,
         ))
 
-    def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[np.ndarray]:
-        requests = list(pack_requests(items))
-        if len(requests) <= 1 or self.max_in_flight <= 1:
-            batches = [self._embed_request(r, context) for r in requests]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.max_in_flight, len(requests))) as pool:
-                batches = list(pool.map(lambda r: self._embed_request(r, context), requests))
-        return [vector for batch in batches for vector in batch]
+    def reusable(self) -> frozenset[str]:
+        return frozenset({OPENAI})
 
-    def _embed_request(self, request: list[EmbedInput], context: CallContext) -> list[np.ndarray]:
+    def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[Vector]:
+        vectors: list[Vector] = []
+        for _, outcome in in_order(lambda r: self.embed_request(r, context), pack_requests(items), self.max_in_flight):
+            if isinstance(outcome, Exception):
+                raise outcome
+            vectors.extend(outcome)
+        return vectors
+
+    def embed_request(self, request: list[EmbedInput], context: CallContext) -> list[Vector]:
+        """One API request (already within the limits), metered."""
         spec, dimensions = self.spec(), self.output_dimensions()
         tokens = sum(item.tokens for item in request)
         client = self._client()
@@ -62,4 +65,4 @@ class OpenAIEmbedder(Embedder, PaidServiceSettings):
         vectors = [np.asarray(d.embedding, dtype=np.float32) for d in sorted(response.data, key=lambda d: d.index)]
         if len(vectors) != len(request) or any(v.shape != (dimensions,) for v in vectors):
             raise ServiceError(f"OpenAI returned {len(vectors)} vectors for {len(request)} inputs or wrong dimensions")
-        return vectors
+        return [Vector(v, OPENAI) for v in vectors]

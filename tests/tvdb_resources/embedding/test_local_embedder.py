@@ -50,14 +50,14 @@ def test_requests_are_packed_by_tokens_and_by_count():
 def test_each_request_is_one_free_ledger_row_with_the_shadow_price(ledger):
     embedder = LocalEmbedder(ledger=ledger)
     vectors = embedder.embed(_inputs(["a b", "c d"] * 1500, tokens=10), CallContext(batch_id="b"))
-    assert len(vectors) == 3000 and vectors[0].shape == (1536,)
+    assert len(vectors) == 3000 and vectors[0].values.shape == (1536,) and vectors[0].embedder == "local"
     usage = ledger.ledger().day_usage(today_utc()).service("openai")
     assert (usage.calls, usage.units, usage.actual_cost) == (2, 30_000, 0)
     assert usage.shadow_cost == Decimal("0.0006")  # 30,000 tokens at $0.02 per million
 
 
 def test_configured_dimensions_are_honoured_and_checked(ledger):
-    assert LocalEmbedder(ledger=ledger, dimensions=256).embed(_inputs(["a"]), CallContext())[0].shape == (256,)
+    assert LocalEmbedder(ledger=ledger, dimensions=256).embed(_inputs(["a"]), CallContext())[0].values.shape == (256,)
     assert LocalEmbedder(ledger=ledger, model="text-embedding-3-large").output_dimensions() == 3072
     with pytest.raises(ValueError, match="cannot produce"):
         LocalEmbedder(ledger=ledger, model="text-embedding-ada-002", dimensions=256).output_dimensions()

@@ -45,7 +45,8 @@ def test_vectors_come_back_in_order_and_the_ledger_equals_the_providers_bill(emb
     texts = [f"document {i} about budgets and ledgers" for i in range(50)]
     vectors = embedder.embed(_items(texts), CallContext(batch_id="b1", asset="chunk_embeddings"))
     assert len(vectors) == 50
-    assert np.allclose(vectors[7], feature_hash_vector(texts[7], 1536), atol=1e-6)
+    assert np.allclose(vectors[7].values, feature_hash_vector(texts[7], 1536), atol=1e-6)
+    assert {v.embedder for v in vectors} == {"openai"}
     [row] = _rows(sessions)
     assert (row.status, row.mode, row.units) == ("settled", "real", sum(count_tokens(t) for t in texts))
     assert row.units == _billed_tokens(openai_emulator)
