@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .db.models import ServiceControl
 from .db.types import utcnow
+from .db.upsert import insert_ignoring_conflicts
 from .ledger import DayUsage
 from .settings import SERVICES, default_daily_limit
 
@@ -22,6 +23,7 @@ class ServiceBudget:
     service: str
     base_limit: Decimal
     multiplier: Decimal
+    strict: bool = False  # refuse calls whose worst case is an estimate rather than an exact bound
 
     @property
     def limit(self) -> Decimal:
@@ -31,7 +33,7 @@ class ServiceBudget:
 def _budget(service: str, control: ServiceControl | None) -> ServiceBudget:
     base = control.daily_limit_usd if control and control.daily_limit_usd is not None else default_daily_limit(service)
     multiplier = control.limit_multiplier if control and control.limit_multiplier is not None else ONE
-    return ServiceBudget(service, base, multiplier)
+    return ServiceBudget(service, base, multiplier, bool(control and control.strict_limits))
 
 
 def budget_for(session: Session, service: str) -> ServiceBudget:
@@ -43,6 +45,29 @@ def service_budgets(sessions: sessionmaker[Session]) -> dict[str, ServiceBudget]
     with sessions() as session:
         controls = {c.service: c for c in session.scalars(select(ServiceControl))}
     return {service: _budget(service, controls.get(service)) for service in SERVICES}
+
+
+def set_controls(
+    sessions: sessionmaker[Session],
+    service: str,
+    daily_limit: Decimal | None = None,
+    multiplier: Decimal | None = None,
+    strict: bool | None = None,
+) -> None:
+    """Change a service's budget at run time; ``None`` leaves a setting as it is."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; services: {', '.join(SERVICES)}")
+    if (daily_limit is not None and daily_limit < 0) or (multiplier is not None and multiplier < 0):
+        raise ValueError("limits and multipliers cannot be negative")
+    with sessions.begin() as session:
+        insert_ignoring_conflicts(session, ServiceControl, [dict(service=service)], ["service"])
+        control = session.get(ServiceControl, service)
+        if daily_limit is not None:
+            control.daily_limit_usd = daily_limit
+        if multiplier is not None:
+            control.limit_multiplier = multiplier
+        if strict is not None:
+            control.strict_limits = strict
 
 
 def cost_report(usage: DayUsage, budgets: dict[str, ServiceBudget]) -> dict:
@@ -59,6 +84,8 @@ def cost_report(usage: DayUsage, budgets: dict[str, ServiceBudget]) -> dict:
         table["total"] = sum(table.values(), Decimal(0))
     return {
         "date": usage.day.isoformat(),
+        "strict_limits": {service: budget.strict for service, budget in budgets.items()},
+        "limit_multipliers": {service: budget.multiplier for service, budget in budgets.items()},
         "daily_usage": daily_usage,
         "daily_limits": daily_limits,
         "remaining_budget": remaining,

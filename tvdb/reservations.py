@@ -35,11 +35,23 @@ ZERO = Decimal(0)
 class BudgetExceeded(Exception):
     """The call's worst case does not fit in what is left of the service's daily budget."""
 
+    reason = "budget"  # the ledger's fallback reason in hybrid mode
+
     def __init__(self, service: str, needed: Decimal, remaining: Decimal):
         super().__init__(
             f"{service} daily budget exhausted: this call may cost up to ${needed:.6f}, ${remaining:.6f} remains"
         )
         self.service, self.needed, self.remaining = service, needed, remaining
+
+
+class StrictLimitRefusal(BudgetExceeded):
+    """Strict mode: the call's worst case is an estimate, and strict limits only admit exact bounds."""
+
+    reason = "strict"
+
+    def __init__(self, service: str, needed: Decimal):
+        Exception.__init__(self, f"{service} strict limits: this call's cost (${needed:.6f}) is an estimate, refused")
+        self.service, self.needed, self.remaining = service, needed, None
 
 
 class LedgerUnavailable(Exception):
@@ -54,6 +66,7 @@ class PaidCall:
     units: int  # worst case, in the unit the provider bills (tokens, credits)
     unit_price: Decimal
     work_key: str
+    exact: bool = True  # False: ``units`` is an estimate (e.g. pages of a text document), not a guaranteed bound
 
     @property
     def worst_cost(self) -> Decimal:
@@ -120,8 +133,10 @@ class Reservations:
                 spend = _lock_spend_row(session, call.service, now.date())
                 if latest is not None and latest.status == LedgerStatus.RESERVED:
                     _expire(session, latest, now)
-                limit = budget_for(session, call.service).limit
-                remaining = limit - spend.spent_usd - spend.reserved_usd
+                budget = budget_for(session, call.service)
+                if budget.strict and not call.exact:
+                    raise StrictLimitRefusal(call.service, call.worst_cost)
+                remaining = budget.limit - spend.spent_usd - spend.reserved_usd
                 if call.worst_cost > remaining:
                     raise BudgetExceeded(call.service, call.worst_cost, max(remaining, ZERO))
                 spend.reserved_usd += call.worst_cost

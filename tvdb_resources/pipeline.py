@@ -23,4 +23,5 @@ class IngestionPipeline(ConfigurableResource):
 
     def services(self) -> PipelineServices:
         chunker = Chunker(self.chunk_tokens, self.chunk_overlap_tokens, self.embedder.spec().max_input_tokens)
-        return PipelineServices(self.database.sessions(), self.store, self.parser, self.embedder, chunker)
+        url = self.database.resolved_url()
+        return PipelineServices(url, self.database.sessions(), self.store, self.parser, self.embedder, chunker)

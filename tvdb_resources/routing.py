@@ -3,7 +3,7 @@
 - mock: the free local service.
 - real: only the paid service; over budget, circuit open or unavailable is a clear failure of the call.
 - hybrid: the paid service while it is healthy and the call fits the budget; otherwise the local service, with the
-  reason (budget, circuit_open, rate_limited, quota, unauthorized, error) on the ledger row.
+  reason (budget, strict, circuit_open, rate_limited, quota, unauthorized, error) on the ledger row.
 
 The circuit breaker is shared by all processes; a ledger that cannot be read fails closed (no paid call, no fallback
 that cannot be recorded either).
@@ -79,7 +79,7 @@ def route(
     except (BudgetExceeded, ServiceError) as error:
         if mode == "real":
             raise
-        reason = "budget" if isinstance(error, BudgetExceeded) else error.reason
+        reason = error.reason
         log.warning("%s: falling back to the local service (%s): %s", service, reason, error)
         return free(dataclasses.replace(context, fallback_reason=reason))
 

@@ -119,3 +119,15 @@ def test_concurrent_reservations_never_overshoot(book, sessions):
     assert len(held) + len(refused) == 48
     spent, reserved, _, in_ledger = _totals(sessions)
     assert reserved == in_ledger == Decimal("0.098") <= Decimal("0.10")
+
+
+def test_strict_limits_refuse_estimates_and_admit_exact_bounds(book, sessions):
+    from tvdb.budgets import set_controls
+    from tvdb.reservations import StrictLimitRefusal
+
+    set_controls(sessions, "openai", strict=True, multiplier=Decimal("0.5"))
+    estimate = PaidCall("openai", "embed", "m", 1000, PRICE, "estimated", exact=False)
+    with pytest.raises(StrictLimitRefusal, match="estimate"):
+        book.reserve(estimate, CallContext())
+    book.reserve(_call("exact"), CallContext())
+    assert book.remaining("openai") == Decimal("0.03")  # 0.10 x 0.5 - 0.02

@@ -6,8 +6,10 @@ import click
 
 from tvdb_emulators.cli import emulate
 
+from .budget import budget
 from .costs import costs
 from .ingest import ingest
+from .mode import mode
 from .status import status
 
 
@@ -20,3 +22,5 @@ cli.add_command(ingest)
 cli.add_command(status)
 cli.add_command(costs)
 cli.add_command(emulate)
+cli.add_command(mode)
+cli.add_command(budget)

@@ -14,6 +14,7 @@ from tvdb_resources.storage import ObjectStore
 class PipelineServices:
     """What the stages work with; Dagster builds it from resources, the benchmark's bare loop by hand."""
 
+    database_url: str
     sessions: sessionmaker[Session]
     store: ObjectStore
     parser: DocumentParser

@@ -13,6 +13,7 @@ from tvdb.db.types import utcnow
 from tvdb.db.upsert import insert_ignoring_conflicts, upsert_where
 from tvdb.hashing import sha256_text
 from tvdb.ledger import CallContext, Ledger
+from tvdb.reservations import Reservations
 from tvdb_resources.embedding import EmbedInput
 from tvdb_resources.embedding.base import OPENAI
 from tvdb_resources.parsing import SourceDocument, UnparseableDocument
@@ -37,6 +38,9 @@ def _error_text(exc: Exception) -> str:
 def register_documents(services: PipelineServices, batch_id: str, context: CallContext) -> StageReport:
     """Turn the batch's stored uploads into documents (one per distinct content) and queue failed ones for retry."""
     report = StageReport(UPLOADS_ASSET, batch_id)
+    swept = Reservations(services.database_url).sweep()
+    if swept:
+        log.warning("settled %d expired hold(s) left by dead workers at their reserved amounts", swept)
     with services.sessions.begin() as session:
         # Uploads that failed after their bytes were stored are retried by a re-run; refused intake is final.
         session.execute(

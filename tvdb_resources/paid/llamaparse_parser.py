@@ -86,7 +86,8 @@ class LlamaParseParser(DocumentParser, PaidServiceSettings):
             return self._result(client, job.id)
 
         result = meter.call(
-            PaidCall("llamaparse", "parse", tier.name, tier.credits(pages), tier.usd_per_credit, document.sha256),
+            PaidCall("llamaparse", "parse", tier.name, tier.credits(pages), tier.usd_per_credit, document.sha256,
+                     exact=document.mime == "application/pdf"),  # a PDF's pages are counted; a text's estimated
             context, run_job, billed_units=_credits,
         )
         result_pages = result.markdown.pages if result.markdown else []

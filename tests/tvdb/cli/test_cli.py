@@ -88,3 +88,27 @@ def test_the_installed_entry_point_ingests_the_samples(tmp_path, database_url):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["documents_ingested"] == 5
     assert (tmp_path / "home" / "tvdb.db").is_file() and (tmp_path / "home" / "dagster" / "dagster.yaml").is_file()
+
+
+def test_mode_shows_sets_and_clears_the_run_time_override(tvdb_env, monkeypatch):
+    monkeypatch.setenv("SERVICE_MODE", "real")
+    shown = json.loads(_run("mode", "--json").output)
+    assert shown["openai"] == {"mode": "real", "source": "SERVICE_MODE"}
+    assert "hybrid" in _run("mode", "set", "hybrid").output
+    assert "mock" in _run("mode", "set", "mock", "--service", "openai").output
+    shown = json.loads(_run("mode", "--json").output)
+    assert (shown["llamaparse"]["mode"], shown["openai"]["mode"]) == ("hybrid", "mock")
+    assert shown["openai"]["source"].startswith("database override")
+    _run("mode", "clear")
+    assert {v["mode"] for v in json.loads(_run("mode", "--json").output).values()} == {"real"}
+    assert CliRunner().invoke(cli, ["mode", "set", "turbo"]).exit_code == 2
+
+
+def test_budget_set_changes_limits_multiplier_and_strict_at_run_time(tvdb_env):
+    assert _run("budget", "set", "--service", "openai", "--limit", "150.00", "--multiplier", "0.1", "--strict").exit_code == 0
+    costs = json.loads(_run("costs", "--json").output)
+    assert costs["daily_limits"]["openai"] == 15.0 and costs["daily_limits"]["llamaparse"] == 50.0
+    assert costs["strict_limits"] == {"llamaparse": False, "openai": True}
+    assert _run("budget", "set", "--multiplier", "1", "--no-strict").exit_code == 0
+    assert json.loads(_run("costs", "--json").output)["daily_limits"]["openai"] == 150.0
+    assert CliRunner().invoke(cli, ["budget", "set", "--limit", "lots"]).exit_code == 2
