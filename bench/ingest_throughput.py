@@ -44,7 +44,7 @@ def worker(mode: str, corpus: Path) -> dict:
     from tvdb_assets.local_instance import local_instance
     from tvdb_assets.runner import pipeline_services, register_files, run_batch
 
-    defs = build_definitions("mock")
+    defs = build_definitions()
     instance = local_instance()
     documents = sum(1 for p in corpus.iterdir() if p.is_file())
     with pipeline_services(defs) as services:
