@@ -125,3 +125,31 @@ def test_bad_files_fail_with_reasons_and_the_batch_finishes(defs, services, inst
         ("empty.txt", "locked.pdf", "junk.txt", "sheet.xlsx"), "failed")
     assert "encrypted" in jobs["locked.pdf"].error and "binary" in jobs["junk.txt"].error
     assert len(jobs) == 5
+
+
+def test_hybrid_fallbacks_are_counted_in_the_materialization_metadata(tvdb_env, monkeypatch, instance, sessions,
+                                                                      openai_emulator, llamaparse_emulator):
+    from decimal import Decimal
+
+    from tvdb.db.models import ServiceControl
+    from tvdb_assets.definitions import build_definitions
+    from tvdb_assets.runner import pipeline_services
+    from tvdb_emulators.testing import LLAMAPARSE_TEST_KEY, OPENAI_TEST_KEY
+
+    monkeypatch.setenv("SERVICE_MODE", "hybrid")
+    monkeypatch.setenv("UPLOAD_PIPELINE_OPENAI_API_KEY", OPENAI_TEST_KEY)
+    monkeypatch.setenv("UPLOAD_PIPELINE_OPENAI_BASE_URL", openai_emulator.base_url)
+    monkeypatch.setenv("UPLOAD_PIPELINE_LLAMAPARSE_API_KEY", LLAMAPARSE_TEST_KEY)
+    monkeypatch.setenv("UPLOAD_PIPELINE_LLAMAPARSE_BASE_URL", llamaparse_emulator.base_url)
+    with sessions.begin() as session:  # LlamaParse has no budget today; OpenAI is healthy and within budget
+        session.add(ServiceControl(service="llamaparse", daily_limit_usd=Decimal("0")))
+    hybrid_defs = build_definitions()
+    with pipeline_services(hybrid_defs) as hybrid_services:
+        batch, _ = register_files(hybrid_services, [SAMPLES])
+        _, success = run_batch(hybrid_defs, instance, batch)
+    assert success
+    parsed = _metadata(instance, "parsed_documents", batch)
+    embedded = _metadata(instance, "chunk_embeddings", batch)
+    assert (parsed["fallbacks"], parsed["cost_usd"]) == (5, 0)
+    assert embedded["fallbacks"] == 0 and embedded["cost_usd"] > 0
+    assert llamaparse_emulator.emulator.billing()["rows"] == []
