@@ -17,10 +17,14 @@ class ServiceError(Exception):
     retryable = True
     fatal = False  # opens the circuit at once
 
-    def __init__(self, message: str, billed: Billed = Billed.NO, retry_after: float | None = None):
+    def __init__(
+        self, message: str, billed: Billed = Billed.NO, retry_after: float | None = None, reason: str | None = None
+    ):
         super().__init__(message)
         self.billed = billed
         self.retry_after = retry_after
+        if reason is not None:
+            self.reason = reason
 
 
 class RateLimited(ServiceError):

@@ -52,7 +52,7 @@ class LlamaParseParser(DocumentParser, PaidServiceSettings):
 
     def _client(self) -> LlamaCloud:
         if not self.api_key:
-            raise ServiceUnavailable("LlamaParse: no API key configured (UPLOAD_PIPELINE_LLAMAPARSE_API_KEY)")
+            raise ServiceUnavailable("LlamaParse: no API key configured (UPLOAD_PIPELINE_LLAMAPARSE_API_KEY)", reason="unauthorized")
         return self.sdk_client(lambda: LlamaCloud(
             api_key=self.api_key, base_url=self.base_url or DEFAULT_BASE_URL, max_retries=0,
             timeout=self.timeout_seconds,

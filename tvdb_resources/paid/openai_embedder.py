@@ -26,7 +26,7 @@ class OpenAIEmbedder(Embedder, PaidServiceSettings):
 
     def _client(self) -> openai.OpenAI:
         if not self.api_key:
-            raise ServiceUnavailable("OpenAI: no API key configured (UPLOAD_PIPELINE_OPENAI_API_KEY)")
+            raise ServiceUnavailable("OpenAI: no API key configured (UPLOAD_PIPELINE_OPENAI_API_KEY)", reason="unauthorized")
         return self.sdk_client(lambda: openai.OpenAI(
             api_key=self.api_key, base_url=self.base_url or DEFAULT_BASE_URL,
             max_retries=0,  # our retry loop is the only one: it knows insufficient_quota is not worth retrying

@@ -37,9 +37,7 @@ def classify_sdk_error(exc: Exception, sdk: ModuleType, provider: str, api_key: 
             return ServiceUnavailable(f"{provider}: insufficient_quota (the account is out of credit)")
         return RateLimited(f"{provider}: 429 rate limited", retry_after=_retry_after(exc.response))
     if isinstance(exc, (sdk.AuthenticationError, sdk.PermissionDeniedError)):
-        error = ServiceUnavailable(f"{provider} rejected the API key ({exc.status_code})")
-        error.reason = "unauthorized"
-        return error
+        return ServiceUnavailable(f"{provider} rejected the API key ({exc.status_code})", reason="unauthorized")
     if isinstance(exc, sdk.APIStatusError):
         if exc.status_code == 402:
             return ServiceUnavailable(f"{provider}: 402 payment required (out of credits)")
