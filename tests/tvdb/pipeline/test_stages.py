@@ -79,3 +79,24 @@ def test_failed_parse_is_recorded_and_the_rest_of_the_batch_finishes(services, m
         jobs = {j.original_filename: j for j in session.scalars(select(UploadJob).where(UploadJob.batch_id == batch))}
     assert jobs["locked.pdf"].status == "failed" and "encrypted PDF" in jobs["locked.pdf"].error
     assert jobs["fine.txt"].status == "done"
+
+
+def test_a_batch_run_sweeps_holds_its_dead_workers_left_and_then_finishes(services):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tvdb.reservations import PaidCall, Reservations
+
+    intake = Intake(services.sessions, services.store, max_bytes=10_000)
+    batch = intake.open_batch("test")
+    intake.add_bytes(batch, "a.md", b"# A\n\nwords", "test")
+    Reservations(services.database_url).reserve(  # a worker that died mid-call, its hold long expired
+        PaidCall("llamaparse", "parse", "agentic", 10, Decimal("0.00125"), "dead-worker"), CallContext(batch_id=batch),
+        ttl=timedelta(seconds=-1),
+    )
+    for stage in STAGES:
+        stage(services, batch, CallContext())
+    with services.sessions() as session:
+        assert session.scalars(select(UploadJob.status).where(UploadJob.batch_id == batch)).all() == ["done"]
+        expired = session.scalars(select(CostEntry).where(CostEntry.mode == "real")).one()
+    assert (expired.status, expired.actual_cost) == ("expired", Decimal("0.0125"))
