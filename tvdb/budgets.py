@@ -30,7 +30,8 @@ class ServiceBudget:
         return self.base_limit * self.multiplier
 
 
-def _budget(service: str, control: ServiceControl | None) -> ServiceBudget:
+def budget_from_row(service: str, control) -> ServiceBudget:
+    """The budget from a ``service_controls`` row (an ORM object or a Core row), environment defaults where unset."""
     base = control.daily_limit_usd if control and control.daily_limit_usd is not None else default_daily_limit(service)
     multiplier = control.limit_multiplier if control and control.limit_multiplier is not None else ONE
     return ServiceBudget(service, base, multiplier, bool(control and control.strict_limits))
@@ -38,13 +39,13 @@ def _budget(service: str, control: ServiceControl | None) -> ServiceBudget:
 
 def budget_for(session: Session, service: str) -> ServiceBudget:
     """The service's budget as of now, read inside the caller's transaction."""
-    return _budget(service, session.get(ServiceControl, service))
+    return budget_from_row(service, session.get(ServiceControl, service))
 
 
 def service_budgets(sessions: sessionmaker[Session]) -> dict[str, ServiceBudget]:
     with sessions() as session:
         controls = {c.service: c for c in session.scalars(select(ServiceControl))}
-    return {service: _budget(service, controls.get(service)) for service in SERVICES}
+    return {service: budget_from_row(service, controls.get(service)) for service in SERVICES}
 
 
 def set_controls(

@@ -2,6 +2,9 @@
 
 closed → (``failure_threshold`` consecutive failures, or one fatal failure such as exhausted quota) → open →
 (``cooldown`` later, one caller is let through as a probe) → half-open → closed on success, open again on failure.
+
+The healthy path costs one indexed read per call and no write: writes (serialised per service) happen only when
+something changes.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
+from .db.engine import budget_session_factory, session_factory
 from .db.models import CircuitBreakerState
 from .db.types import utcnow
 from .db.upsert import insert_ignoring_conflicts
@@ -21,51 +25,56 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 @dataclass(frozen=True)
 class CircuitBreaker:
-    sessions: sessionmaker[Session]
+    database_url: str
     service: str
     failure_threshold: int = 5
     cooldown: timedelta = timedelta(seconds=30)
 
-    def _row(self, session: Session) -> CircuitBreakerState:
+    def _locked_row(self, session: Session) -> CircuitBreakerState:
         insert_ignoring_conflicts(session, CircuitBreakerState, [dict(service=self.service, state=CLOSED,
                                                                     consecutive_failures=0, updated_at=utcnow())],
                                   ["service"])
         return session.get(CircuitBreakerState, self.service, with_for_update=True)
 
+    def _read(self) -> CircuitBreakerState | None:
+        with session_factory(self.database_url)() as session:
+            return session.get(CircuitBreakerState, self.service)
+
     def state(self) -> str:
-        with self.sessions.begin() as session:
-            return self._row(session).state
+        row = self._read()
+        return row.state if row is not None else CLOSED
 
     def allow(self) -> bool:
         """May a call go to the service now? In half-open state only the one probe may."""
+        row = self._read()
+        if row is None or row.state == CLOSED:
+            return True
         now = utcnow()
-        with self.sessions.begin() as session:
-            row = self._row(session)
+        with budget_session_factory(self.database_url).begin() as session:
+            row = self._locked_row(session)
             if row.state == CLOSED:
                 return True
             if row.state == OPEN and row.opened_at is not None and now - row.opened_at >= self.cooldown:
-                # Exactly one process wins the probe: the update only matches while the row is still open.
-                won = session.execute(
-                    update(CircuitBreakerState)
-                    .where(CircuitBreakerState.service == self.service, CircuitBreakerState.state == OPEN)
-                    .values(state=HALF_OPEN, updated_at=now)
-                ).rowcount
-                return won == 1
+                row.state, row.updated_at = HALF_OPEN, now  # this caller is the probe; the row lock makes it one
+                return True
             if row.state == HALF_OPEN and now - row.updated_at >= self.cooldown:
                 row.updated_at = now  # the probe never reported back: let another one through
                 return True
             return False
 
     def record_success(self) -> None:
-        with self.sessions.begin() as session:
-            row = self._row(session)
-            if row.state != CLOSED or row.consecutive_failures:
-                row.state, row.consecutive_failures, row.opened_at = CLOSED, 0, None
+        with budget_session_factory(self.database_url).begin() as session:
+            session.execute(  # touches no row while the breaker is healthy
+                update(CircuitBreakerState)
+                .where(CircuitBreakerState.service == self.service,
+                       or_(CircuitBreakerState.state != CLOSED, CircuitBreakerState.consecutive_failures > 0))
+                .values(state=CLOSED, consecutive_failures=0, opened_at=None, updated_at=utcnow())
+            )
 
     def record_failure(self, reason: str, fatal: bool = False) -> None:
         now = utcnow()
-        with self.sessions.begin() as session:
-            row = self._row(session)
+        with budget_session_factory(self.database_url).begin() as session:
+            row = self._locked_row(session)
             row.consecutive_failures += 1
             row.last_failure = reason[:500]
             if fatal or row.state == HALF_OPEN or row.consecutive_failures >= self.failure_threshold:

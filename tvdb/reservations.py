@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
-from .budgets import budget_for
-from .db.engine import budget_session_factory
-from .db.models import CostEntry, LedgerStatus, ServiceSpend
+from .budgets import budget_for, budget_from_row
+from .db.engine import budget_engine, session_factory
+from .db.models import CostEntry, LedgerStatus, ServiceControl, ServiceSpend
 from .db.types import utcnow
-from .db.upsert import insert_ignoring_conflicts
 from .hashing import sha256_text
 from .ledger import CallContext
 
@@ -86,31 +85,42 @@ class Hold:
     unit_price: Decimal
 
 
-def _lock_spend_row(session: Session, service: str, day: date) -> ServiceSpend:
-    insert_ignoring_conflicts(
-        session, ServiceSpend, [dict(service=service, day=day, spent_usd=ZERO, reserved_usd=ZERO)],
-        ["service", "day"],
+def _ensure_spend_row(connection: Connection, service: str, day: date) -> None:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(
+        dialect.insert(ServiceSpend)
+        .values(service=service, day=day, spent_usd=ZERO, reserved_usd=ZERO)
+        .on_conflict_do_nothing(index_elements=["service", "day"])
     )
-    # FOR UPDATE is the per-service lock on PostgreSQL; on SQLite the transaction already began IMMEDIATE.
-    return session.scalars(
-        select(ServiceSpend).where(ServiceSpend.service == service, ServiceSpend.day == day).with_for_update()
-    ).one()
 
 
-def _expire(session: Session, entry: CostEntry, now: datetime) -> None:
+def _move_money(connection: Connection, service: str, day: date, reserved: Decimal, spent: Decimal) -> None:
+    connection.execute(
+        update(ServiceSpend)
+        .where(ServiceSpend.service == service, ServiceSpend.day == day)
+        .values(reserved_usd=ServiceSpend.reserved_usd + reserved, spent_usd=ServiceSpend.spent_usd + spent)
+    )
+
+
+def _expire(connection: Connection, entry, now: datetime) -> None:
     """Count a hold whose outcome nobody will report at its reserved amount: it may have been billed."""
-    spend = _lock_spend_row(session, entry.service, entry.created_at.date())
-    spend.reserved_usd -= entry.estimated_cost
-    spend.spent_usd += entry.estimated_cost
-    entry.status, entry.actual_cost, entry.settled_at = LedgerStatus.EXPIRED, entry.estimated_cost, now
+    connection.execute(
+        update(CostEntry).where(CostEntry.id == entry.id).values(
+            status=LedgerStatus.EXPIRED, actual_cost=entry.estimated_cost, settled_at=now)
+    )
+    _move_money(connection, entry.service, entry.created_at.date(), -entry.estimated_cost, entry.estimated_cost)
+
+
+HOLD_COLUMNS = (CostEntry.id, CostEntry.idempotency_key, CostEntry.status, CostEntry.service,
+                CostEntry.estimated_cost, CostEntry.created_at)
 
 
 class Reservations:
+    """Each method is one short transaction of a few Core statements: the spend row is locked only by its final
+    conditional UPDATE, so a busy service's reservations queue behind each other for as little time as possible."""
+
     def __init__(self, url: str):
         self._url = url
-
-    def _sessions(self) -> sessionmaker[Session]:
-        return budget_session_factory(self._url)
 
     def reserve(self, call: PaidCall, context: CallContext, ttl: timedelta = DEFAULT_HOLD_TTL) -> Hold:
         """Hold the call's worst case against today's budget, or raise ``BudgetExceeded``.
@@ -120,41 +130,56 @@ class Reservations:
         waiting: its outcome is unknown, so it is settled at the reserved amount before the new attempt is held.
         """
         now = utcnow()
-        base = call.idempotency_key
+        base, cost = call.idempotency_key, call.worst_cost
         try:
-            with self._sessions().begin() as session:
-                latest = session.scalars(
-                    select(CostEntry)
+            with budget_engine(self._url).begin() as connection:
+                latest = connection.execute(
+                    select(*HOLD_COLUMNS)
                     .where(CostEntry.idempotency_key > f"{base}:", CostEntry.idempotency_key < f"{base};")
                     .order_by(CostEntry.id.desc())
                     .limit(1)
                     .with_for_update()
-                ).one_or_none()
-                spend = _lock_spend_row(session, call.service, now.date())
+                ).first()
                 if latest is not None and latest.status == LedgerStatus.RESERVED:
-                    _expire(session, latest, now)
-                budget = budget_for(session, call.service)
+                    _expire(connection, latest, now)
+                budget = budget_from_row(call.service, connection.execute(
+                    select(ServiceControl).where(ServiceControl.service == call.service)).first())
                 if budget.strict and not call.exact:
-                    raise StrictLimitRefusal(call.service, call.worst_cost)
-                remaining = budget.limit - spend.spent_usd - spend.reserved_usd
-                if call.worst_cost > remaining:
-                    raise BudgetExceeded(call.service, call.worst_cost, max(remaining, ZERO))
-                spend.reserved_usd += call.worst_cost
+                    raise StrictLimitRefusal(call.service, cost)
+                if not self._hold_money(connection, call.service, now.date(), cost, budget.limit):
+                    spend = connection.execute(select(ServiceSpend.spent_usd, ServiceSpend.reserved_usd).where(
+                        ServiceSpend.service == call.service, ServiceSpend.day == now.date())).first()
+                    raise BudgetExceeded(call.service, cost, max(budget.limit - spend[0] - spend[1], ZERO))
                 attempt = int(latest.idempotency_key.rsplit(":", 1)[1]) + 1 if latest is not None else 1
-                entry = CostEntry(
-                    idempotency_key=f"{base}:{attempt}", service=call.service, operation=call.operation,
-                    model=call.model, units=call.units, unit_price=call.unit_price, estimated_cost=call.worst_cost,
-                    actual_cost=None, shadow_cost=call.worst_cost, status=LedgerStatus.RESERVED, mode="real",
-                    run_id=context.run_id, asset=context.asset, batch_id=context.batch_id, created_at=now,
-                    expires_at=now + ttl,
-                )
-                session.add(entry)
-                session.flush()
-                return Hold(entry.id, call.service, now.date(), call.worst_cost, call.unit_price)
+                entry_id = connection.execute(
+                    insert(CostEntry).values(
+                        idempotency_key=f"{base}:{attempt}", service=call.service, operation=call.operation,
+                        model=call.model, units=call.units, unit_price=call.unit_price, estimated_cost=cost,
+                        shadow_cost=cost, status=LedgerStatus.RESERVED, mode="real", run_id=context.run_id,
+                        asset=context.asset, batch_id=context.batch_id, created_at=now, expires_at=now + ttl,
+                    ).returning(CostEntry.id)
+                ).scalar_one()
+                return Hold(entry_id, call.service, now.date(), cost, call.unit_price)
         except BudgetExceeded:
             raise
         except (SQLAlchemyError, OSError) as exc:
             raise LedgerUnavailable(f"cost ledger unavailable, no paid call made: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _hold_money(connection: Connection, service: str, day: date, cost: Decimal, limit: Decimal) -> bool:
+        """Add ``cost`` to the day's holds if it fits under ``limit``: one conditional UPDATE, which takes the lock
+        (a row lock on PostgreSQL; SQLite's transaction is already IMMEDIATE) and checks in the same statement."""
+        fits = (
+            update(ServiceSpend)
+            .where(ServiceSpend.service == service, ServiceSpend.day == day,
+                   ServiceSpend.spent_usd + ServiceSpend.reserved_usd + cost <= limit)
+            .values(reserved_usd=ServiceSpend.reserved_usd + cost)
+            .returning(ServiceSpend.day)
+        )
+        if connection.execute(fits).first() is not None:
+            return True
+        _ensure_spend_row(connection, service, day)  # the day's first call: create the row and ask again
+        return connection.execute(fits).first() is not None
 
     def settle(self, hold: Hold, units: int, latency_ms: float | None = None, cost: Decimal | None = None) -> None:
         """Record what the provider billed (``units`` at the hold's unit price unless ``cost`` is given)."""
@@ -170,38 +195,36 @@ class Reservations:
         self._close(hold, LedgerStatus.RELEASED, ZERO, 0, latency_ms)
 
     def _close(self, hold: Hold, status: LedgerStatus, actual: Decimal, units: int | None, latency_ms) -> None:
-        now = utcnow()
-        with self._sessions().begin() as session:
-            entry = session.get(CostEntry, hold.entry_id, with_for_update=True)
-            if entry is None or entry.status != LedgerStatus.RESERVED:
+        values = dict(status=status, actual_cost=actual, settled_at=utcnow(), latency_ms=latency_ms)
+        if units is not None:
+            values.update(units=units, shadow_cost=hold.unit_price * units)
+        with budget_engine(self._url).begin() as connection:
+            closed = connection.execute(
+                update(CostEntry)
+                .where(CostEntry.id == hold.entry_id, CostEntry.status == LedgerStatus.RESERVED)
+                .values(**values)
+                .returning(CostEntry.estimated_cost)
+            ).first()
+            if closed is None:
                 return  # swept meanwhile: the sweep already counted it
-            spend = _lock_spend_row(session, hold.service, hold.day)
-            spend.reserved_usd -= entry.estimated_cost
-            spend.spent_usd += actual
-            entry.status, entry.actual_cost, entry.settled_at = status, actual, now
-            entry.latency_ms = latency_ms
-            if units is not None:
-                entry.units = units
-                entry.shadow_cost = entry.unit_price * units
+            _move_money(connection, hold.service, hold.day, -closed.estimated_cost, actual)
 
     def sweep(self, now: datetime | None = None) -> int:
         """Settle expired holds (their holder died) at the reserved amount; returns how many were swept."""
         now = now or utcnow()
-        swept = 0
-        with self._sessions().begin() as session:
-            expired = session.scalars(
-                select(CostEntry)
+        with budget_engine(self._url).begin() as connection:
+            expired = connection.execute(
+                select(*HOLD_COLUMNS)
                 .where(CostEntry.status == LedgerStatus.RESERVED, CostEntry.expires_at < now)
                 .with_for_update(skip_locked=True)
             ).all()
             for entry in expired:
-                _expire(session, entry, now)
-                swept += 1
-        return swept
+                _expire(connection, entry, now)
+        return len(expired)
 
     def remaining(self, service: str, day: date | None = None) -> Decimal:
         day = day or utcnow().date()
-        with self._sessions().begin() as session:
+        with session_factory(self._url)() as session:
             spend = session.get(ServiceSpend, (service, day))
             limit = budget_for(session, service).limit
             used = (spend.spent_usd + spend.reserved_usd) if spend else ZERO

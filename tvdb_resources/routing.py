@@ -50,7 +50,7 @@ class Routing(ConfigurableResource):
             return effective_mode(session, service).mode
 
     def breaker(self, service: str) -> CircuitBreaker:
-        return CircuitBreaker(self.database.sessions(), service, self.circuit_failure_threshold,
+        return CircuitBreaker(self.database.resolved_url(), service, self.circuit_failure_threshold,
                               timedelta(seconds=self.circuit_cooldown_seconds))
 
 

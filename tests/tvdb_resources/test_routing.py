@@ -85,15 +85,15 @@ def test_real_mode_prices_every_call_exactly_as_the_providers_bill(paid_services
 
 
 FAULTS = {
-    "budget": lambda emulators, sessions: _tiny_budget(sessions),
-    "circuit_open": lambda emulators, sessions: [
-        CircuitBreaker(sessions, s, cooldown=timedelta(hours=1)).record_failure("test", fatal=True)
+    "budget": lambda emulators, services: _tiny_budget(services.sessions),
+    "circuit_open": lambda emulators, services: [
+        CircuitBreaker(services.database_url, s, cooldown=timedelta(hours=1)).record_failure("test", fatal=True)
         for s in ("openai", "llamaparse")],
-    "rate_limited": lambda emulators, sessions: [
+    "rate_limited": lambda emulators, services: [
         e.emulator.configure(next_faults=["rate_limit"] * 200, injected_retry_after_ms=1) for e in emulators],
-    "quota": lambda emulators, sessions: [e.emulator.configure(insufficient_quota=True) for e in emulators],
-    "error": lambda emulators, sessions: [e.emulator.configure(outage_for_s=600) for e in emulators],
-    "unauthorized": lambda emulators, sessions: [e.emulator.configure(api_key="some-other-key") for e in emulators],
+    "quota": lambda emulators, services: [e.emulator.configure(insufficient_quota=True) for e in emulators],
+    "error": lambda emulators, services: [e.emulator.configure(outage_for_s=600) for e in emulators],
+    "unauthorized": lambda emulators, services: [e.emulator.configure(api_key="some-other-key") for e in emulators],
 }
 
 
@@ -105,7 +105,7 @@ def _tiny_budget(sessions):
 @pytest.mark.parametrize("reason", sorted(FAULTS))
 def test_hybrid_falls_back_to_local_with_the_reason_recorded(paid_services, paid_env, monkeypatch, reason):
     monkeypatch.setenv("SERVICE_MODE", "hybrid")
-    FAULTS[reason](paid_env, paid_services.sessions)
+    FAULTS[reason](paid_env, paid_services)
     batch = _ingest(paid_services)
     assert {status for status, _ in _statuses(paid_services, batch).values()} == {"done"}
     free = [r for r in _rows(paid_services) if r.mode == "mock"]
@@ -124,7 +124,7 @@ def test_an_open_circuit_falls_back_and_the_service_is_used_again_after_recovery
     openai_emulator.emulator.configure(outage_for_s=600)
     _ingest(paid_services, {"during-outage.txt": b"embedded while OpenAI is down"})
     assert _rows(paid_services, "openai")[-1].fallback_reason == "error"
-    breaker = CircuitBreaker(paid_services.sessions, "openai")
+    breaker = CircuitBreaker(paid_services.database_url, "openai")
     for _ in range(4):
         breaker.record_failure("outage")
     assert breaker.state() == "open"

@@ -17,11 +17,12 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
     """Register PATHS (files and folders) as one upload batch and materialize the pipeline for it."""
     from tvdb.db.models import UploadStatus
     from tvdb.pipeline.summary import batch_totals, file_outcomes
-    from tvdb_assets.definitions import defs
+    from tvdb_assets.definitions import build_definitions
     from tvdb_assets.local_instance import local_instance
     from tvdb_assets.runner import ingest as run_ingest
     from tvdb_assets.runner import pipeline_services
 
+    defs = build_definitions()  # from the environment of this invocation
     instance = local_instance()
     with pipeline_services(defs) as services:
         run = run_ingest(defs, instance, services, paths)

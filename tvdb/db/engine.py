@@ -57,6 +57,7 @@ def dispose_engine(url: str) -> None:
         engine = _engines.pop(url, None)
     session_factory.cache_clear()
     budget_session_factory.cache_clear()
+    budget_engine.cache_clear()
     if engine is not None:
         engine.dispose()
 
@@ -71,15 +72,15 @@ def _begin_immediate(connection) -> None:
 
 
 @lru_cache(maxsize=None)
-def budget_session_factory(url: str) -> sessionmaker[Session]:
-    """Sessions for budget transactions, which must serialise per service.
+def budget_engine(url: str) -> Engine:
+    """The engine for budget, rate-limit and circuit transactions, which must serialise per service.
 
-    PostgreSQL: the usual engine; the transaction takes a row lock (SELECT ... FOR UPDATE). SQLite has no row locks:
-    a second engine whose transactions begin IMMEDIATE, so two reservations can never read the same totals.
+    PostgreSQL: the usual engine; the transactions take row locks. SQLite has no row locks: a second engine whose
+    transactions begin IMMEDIATE, so two reservations can never read the same totals.
     """
+    engine = engine_for(url)  # migrated
     if not url.startswith("sqlite"):
-        return session_factory(url)
-    engine_for(url)  # migrated
+        return engine
     engine = create_db_engine(url)
 
     @event.listens_for(engine, "connect")
@@ -87,4 +88,9 @@ def budget_session_factory(url: str) -> sessionmaker[Session]:
         dbapi_connection.isolation_level = None  # pysqlite must not BEGIN on its own: we BEGIN IMMEDIATE
 
     event.listen(engine, "begin", _begin_immediate)
-    return sessionmaker(engine, expire_on_commit=False)
+    return engine
+
+
+@lru_cache(maxsize=None)
+def budget_session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(budget_engine(url), expire_on_commit=False)

@@ -18,13 +18,20 @@ class ServiceError(Exception):
     fatal = False  # opens the circuit at once
 
     def __init__(
-        self, message: str, billed: Billed = Billed.NO, retry_after: float | None = None, reason: str | None = None
+        self,
+        message: str,
+        billed: Billed = Billed.NO,
+        retry_after: float | None = None,
+        reason: str | None = None,
+        retryable: bool | None = None,
     ):
         super().__init__(message)
         self.billed = billed
         self.retry_after = retry_after
         if reason is not None:
             self.reason = reason
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class RateLimited(ServiceError):

@@ -68,10 +68,10 @@ class LlamaParseParser(DocumentParser, PaidServiceSettings):
         meter = self.meter(self.ledger.database.resolved_url(), "llamaparse")
 
         def run_job():
-            job = with_retries(
-                lambda: client.parsing.create(
+            job = with_retries(  # uploads are what LlamaParse rate-limits; polls are not
+                meter.limited(lambda: client.parsing.create(
                     tier=tier.name, version="latest", upload_file=(document.filename, document.data)
-                ),
+                )),
                 self._classify,
             )
             try:

@@ -1,4 +1,5 @@
-"""One paid call, end to end: reserve the worst case, wait for the shared rate limit, call, settle or release."""
+"""One paid call, end to end: reserve the worst case, call (each attempt first waits for the shared rate limit),
+settle or release."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ class Meter:
         context: CallContext,
         send: Callable[[], R],
         billed_units: Callable[[R], int | None],
-        tokens: int = 0,
     ) -> R:
         """``send`` runs with no transaction open; ``billed_units`` reads what the provider billed (None: unknown)."""
         hold = self.reservations.reserve(call, context)
@@ -37,10 +37,6 @@ class Meter:
             return (time.perf_counter() - started) * 1000
 
         try:
-            try:
-                self.limiter.acquire(requests=1, tokens=tokens)
-            except RateLimitTimeout as exc:
-                raise RateLimited(str(exc)) from None
             result = send()
         except ServiceError as error:
             if error.billed is Billed.NO:
@@ -57,3 +53,15 @@ class Meter:
         else:
             self.reservations.settle(hold, units, latency())
         return result
+
+    def limited(self, attempt: Callable[[], R], tokens: int = 0) -> Callable[[], R]:
+        """``attempt`` behind the shared rate limit: every try, retries included, takes its request and tokens."""
+
+        def run() -> R:
+            try:
+                self.limiter.acquire(requests=1, tokens=tokens)
+            except RateLimitTimeout as exc:
+                raise RateLimited(str(exc), retryable=False) from None
+            return attempt()
+
+        return run

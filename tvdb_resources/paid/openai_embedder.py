@@ -54,13 +54,16 @@ class OpenAIEmbedder(Embedder, PaidServiceSettings):
 
         def send():
             return with_retries(
-                lambda: client.embeddings.create(model=spec.name, input=[item.text for item in request], **extra),
+                meter.limited(
+                    lambda: client.embeddings.create(model=spec.name, input=[item.text for item in request], **extra),
+                    tokens=tokens,
+                ),
                 lambda exc: classify_sdk_error(exc, openai, "OpenAI", self.api_key),
             )
 
         response = meter.call(
             PaidCall("openai", "embed", spec.name, tokens, spec.usd_per_token, request_key(spec.name, dimensions, request)),
-            context, send, billed_units=lambda r: r.usage.prompt_tokens if r.usage else None, tokens=tokens,
+            context, send, billed_units=lambda r: r.usage.prompt_tokens if r.usage else None,
         )
         vectors = [np.asarray(d.embedding, dtype=np.float32) for d in sorted(response.data, key=lambda d: d.index)]
         if len(vectors) != len(request) or any(v.shape != (dimensions,) for v in vectors):

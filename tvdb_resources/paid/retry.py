@@ -29,7 +29,7 @@ def with_retries(
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classify decides what is ours to handle
-            error = classify(exc)
+            error = exc if isinstance(exc, ServiceError) else classify(exc)
             if error is None:
                 raise
             if not error.retryable or attempt == attempts:
