@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -130,18 +130,13 @@ class Reservations:
         waiting: its outcome is unknown, so it is settled at the reserved amount before the new attempt is held.
         """
         now = utcnow()
-        base, cost = call.idempotency_key, call.worst_cost
+        cost = call.worst_cost
         try:
             with budget_engine(self._url).begin() as connection:
-                latest = connection.execute(
-                    select(*HOLD_COLUMNS)
-                    .where(CostEntry.idempotency_key > f"{base}:", CostEntry.idempotency_key < f"{base};")
-                    .order_by(CostEntry.id.desc())
-                    .limit(1)
-                    .with_for_update()
-                ).first()
-                if latest is not None and latest.status == LedgerStatus.RESERVED:
-                    _expire(connection, latest, now)
+                # The common case, a first attempt, is one INSERT; only a retry looks at earlier attempts.
+                entry_id = self._insert_hold(connection, call, context, now, ttl, attempt=1)
+                if entry_id is None:
+                    entry_id = self._insert_retry(connection, call, context, now, ttl)
                 budget = budget_from_row(call.service, connection.execute(
                     select(ServiceControl).where(ServiceControl.service == call.service)).first())
                 if budget.strict and not call.exact:
@@ -150,20 +145,43 @@ class Reservations:
                     spend = connection.execute(select(ServiceSpend.spent_usd, ServiceSpend.reserved_usd).where(
                         ServiceSpend.service == call.service, ServiceSpend.day == now.date())).first()
                     raise BudgetExceeded(call.service, cost, max(budget.limit - spend[0] - spend[1], ZERO))
-                attempt = int(latest.idempotency_key.rsplit(":", 1)[1]) + 1 if latest is not None else 1
-                entry_id = connection.execute(
-                    insert(CostEntry).values(
-                        idempotency_key=f"{base}:{attempt}", service=call.service, operation=call.operation,
-                        model=call.model, units=call.units, unit_price=call.unit_price, estimated_cost=cost,
-                        shadow_cost=cost, status=LedgerStatus.RESERVED, mode="real", run_id=context.run_id,
-                        asset=context.asset, batch_id=context.batch_id, created_at=now, expires_at=now + ttl,
-                    ).returning(CostEntry.id)
-                ).scalar_one()
-                return Hold(entry_id, call.service, now.date(), cost, call.unit_price)
+                return Hold(entry_id, call.service, now.date(), cost, call.unit_price)  # refusals roll back the row
         except BudgetExceeded:
             raise
         except (SQLAlchemyError, OSError) as exc:
             raise LedgerUnavailable(f"cost ledger unavailable, no paid call made: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _insert_hold(connection: Connection, call: PaidCall, context: CallContext, now: datetime, ttl: timedelta,
+                     attempt: int) -> int | None:
+        """The attempt's row, status reserved; None if that attempt already has one."""
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        return connection.execute(
+            dialect.insert(CostEntry).values(
+                idempotency_key=f"{call.idempotency_key}:{attempt}", service=call.service, operation=call.operation,
+                model=call.model, units=call.units, unit_price=call.unit_price, estimated_cost=call.worst_cost,
+                shadow_cost=call.worst_cost, status=LedgerStatus.RESERVED, mode="real", run_id=context.run_id,
+                asset=context.asset, batch_id=context.batch_id, created_at=now, expires_at=now + ttl,
+            ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(CostEntry.id)
+        ).scalar()
+
+    def _insert_retry(self, connection: Connection, call: PaidCall, context: CallContext, now: datetime,
+                      ttl: timedelta) -> int:
+        base = call.idempotency_key
+        latest = connection.execute(
+            select(*HOLD_COLUMNS)
+            .where(CostEntry.idempotency_key > f"{base}:", CostEntry.idempotency_key < f"{base};")
+            .order_by(CostEntry.id.desc())
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if latest.status == LedgerStatus.RESERVED:
+            _expire(connection, latest, now)
+        attempt = int(latest.idempotency_key.rsplit(":", 1)[1]) + 1
+        entry_id = self._insert_hold(connection, call, context, now, ttl, attempt)
+        if entry_id is None:
+            raise LedgerUnavailable(f"another worker is retrying the same {call.service} call right now")
+        return entry_id
 
     @staticmethod
     def _hold_money(connection: Connection, service: str, day: date, cost: Decimal, limit: Decimal) -> bool:
@@ -199,6 +217,10 @@ class Reservations:
         if units is not None:
             values.update(units=units, shadow_cost=hold.unit_price * units)
         with budget_engine(self._url).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # A settle lost in a server crash leaves the hold open, which the sweep counts at the reserved
+                # amount: never less than was billed. So this commit need not wait for the disk; a reserve must.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             closed = connection.execute(
                 update(CostEntry)
                 .where(CostEntry.id == hold.entry_id, CostEntry.status == LedgerStatus.RESERVED)

@@ -24,7 +24,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, pre_ping: bool = True) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -32,7 +32,7 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_recycle=1800, pool_size=5, max_overflow=5)
 
 
 _engines: dict[str, Engine] = {}
@@ -57,9 +57,11 @@ def dispose_engine(url: str) -> None:
         engine = _engines.pop(url, None)
     session_factory.cache_clear()
     budget_session_factory.cache_clear()
-    budget_engine.cache_clear()
-    if engine is not None:
-        engine.dispose()
+    with _engines_lock:
+        budget = _budget_engines.pop(url, None)
+    for disposable in (engine, budget):
+        if disposable is not None:
+            disposable.dispose()
 
 
 @lru_cache(maxsize=None)
@@ -71,16 +73,27 @@ def _begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@lru_cache(maxsize=None)
+_budget_engines: dict[str, Engine] = {}
+
+
 def budget_engine(url: str) -> Engine:
     """The engine for budget, rate-limit and circuit transactions, which must serialise per service.
 
     PostgreSQL: the usual engine; the transactions take row locks. SQLite has no row locks: a second engine whose
     transactions begin IMMEDIATE, so two reservations can never read the same totals.
     """
-    engine = engine_for(url)  # migrated
+    engine_for(url)  # migrated
+    with _engines_lock:
+        if url not in _budget_engines:
+            _budget_engines[url] = _create_budget_engine(url)
+        return _budget_engines[url]
+
+
+def _create_budget_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return engine
+        # No pre-ping round trip on this hot path: a connection the server dropped fails one transaction, which
+        # fails closed (no paid call), and the pool replaces it.
+        return create_db_engine(url, pre_ping=False)
     engine = create_db_engine(url)
 
     @event.listens_for(engine, "connect")
