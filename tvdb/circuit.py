@@ -3,8 +3,8 @@
 closed → (``failure_threshold`` consecutive failures, or one fatal failure such as exhausted quota) → open →
 (``cooldown`` later, one caller is let through as a probe) → half-open → closed on success, open again on failure.
 
-The healthy path costs one indexed read per call and no write: writes (serialised per service) happen only when
-something changes.
+The healthy path costs one indexed read per call and no write (``allow`` says HEALTHY and the caller skips
+``record_success``): writes, serialised per service, happen only when something changes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .db.types import utcnow
 from .db.upsert import insert_ignoring_conflicts
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+HEALTHY, ALLOWED = "healthy", "allowed"  # what allow() grants
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,26 @@ class CircuitBreaker:
         row = self._read()
         return row.state if row is not None else CLOSED
 
-    def allow(self) -> bool:
-        """May a call go to the service now? In half-open state only the one probe may."""
+    def allow(self) -> str | None:
+        """May a call go to the service now? ``HEALTHY`` (closed, no failures: nothing to report back on success),
+        ``ALLOWED`` (closed after failures, or this caller is the half-open probe), or None."""
         row = self._read()
-        if row is None or row.state == CLOSED:
-            return True
+        if row is None or (row.state == CLOSED and row.consecutive_failures == 0):
+            return HEALTHY
+        if row.state == CLOSED:
+            return ALLOWED
         now = utcnow()
         with budget_session_factory(self.database_url).begin() as session:
             row = self._locked_row(session)
             if row.state == CLOSED:
-                return True
+                return ALLOWED
             if row.state == OPEN and row.opened_at is not None and now - row.opened_at >= self.cooldown:
                 row.state, row.updated_at = HALF_OPEN, now  # this caller is the probe; the row lock makes it one
-                return True
+                return ALLOWED
             if row.state == HALF_OPEN and now - row.updated_at >= self.cooldown:
                 row.updated_at = now  # the probe never reported back: let another one through
-                return True
-            return False
+                return ALLOWED
+            return None
 
     def record_success(self) -> None:
         with budget_session_factory(self.database_url).begin() as session:

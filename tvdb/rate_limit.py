@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session, sessionmaker
+from datetime import datetime
 
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .db.engine import budget_engine
 from .db.models import RateBucket
 from .db.types import utcnow
-from .db.upsert import insert_ignoring_conflicts
 
 
 class RateLimitTimeout(Exception):
@@ -23,33 +26,51 @@ class RateLimitTimeout(Exception):
 
 @dataclass(frozen=True)
 class RateLimiter:
-    sessions: sessionmaker[Session]  # budget sessions: serialised transactions on SQLite
+    database_url: str
     service: str
     per_minute: dict[str, int] = field(default_factory=dict)  # e.g. {"requests": 3000, "tokens": 1_000_000}
 
+    def _locked_buckets(self, connection: Connection, metrics: list[str], now: datetime) -> dict[str, tuple[float, datetime]]:
+        query = (
+            select(RateBucket.metric, RateBucket.level, RateBucket.updated_at)
+            .where(RateBucket.service == self.service, RateBucket.metric.in_(metrics))
+            .order_by(RateBucket.metric)  # fixed lock order across processes
+            .with_for_update()
+        )
+        rows = {m: (level, at) for m, level, at in connection.execute(query)}
+        if len(rows) < len(metrics):  # first use: full buckets
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            connection.execute(
+                dialect.insert(RateBucket).on_conflict_do_nothing(index_elements=["service", "metric"]),
+                [dict(service=self.service, metric=m, level=float(self.per_minute[m]), updated_at=now)
+                 for m in metrics if m not in rows],
+            )
+            rows = {m: (level, at) for m, level, at in connection.execute(query)}
+        return rows
+
     def _try_take(self, needs: dict[str, float]) -> float:
         """Take ``needs`` if every bucket has it; else take nothing and return the seconds to wait."""
-        now = utcnow()
-        with self.sessions.begin() as session:
-            insert_ignoring_conflicts(
-                session, RateBucket,
-                [dict(service=self.service, metric=m, level=float(cap), updated_at=now) for m, cap in self.per_minute.items()],
-                ["service", "metric"],
-            )
-            wait = 0.0
-            buckets = {}
-            for metric in sorted(needs):  # fixed lock order across processes
+        with budget_engine(self.database_url).begin() as connection:
+            buckets = self._locked_buckets(connection, sorted(needs), utcnow())
+            # The clock is read once the rows are locked: a time read before waiting for the lock would be older
+            # than the last writer's and credit refill twice.
+            now = max([utcnow(), *(at for _, at in buckets.values())])
+            wait, levels = 0.0, {}
+            for metric, (stored, at) in buckets.items():
                 capacity = float(self.per_minute[metric])
-                bucket = session.get(RateBucket, (self.service, metric), with_for_update=True)
                 rate = capacity / 60.0
-                level = min(capacity, bucket.level + (now - bucket.updated_at).total_seconds() * rate)
+                level = min(capacity, stored + (now - at).total_seconds() * rate)
                 need = min(needs[metric], capacity)  # a request bigger than a minute's worth waits for a full bucket
-                buckets[metric] = (bucket, level, need)
+                levels[metric] = (level, need)
                 if level < need:
                     wait = max(wait, (need - level) / rate)
-            for bucket, level, need in buckets.values():
-                bucket.level = level - need if wait == 0 else level
-                bucket.updated_at = now
+            if wait == 0:
+                connection.execute(
+                    update(RateBucket)
+                    .where(RateBucket.service == self.service, RateBucket.metric == bindparam("m"))
+                    .values(level=bindparam("level"), updated_at=now),
+                    [dict(m=m, level=level - need) for m, (level, need) in levels.items()],
+                )
             return wait
 
     def acquire(self, requests: int = 1, tokens: int = 0, max_wait: float = 120.0) -> float:

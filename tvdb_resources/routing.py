@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from dagster import ConfigurableResource
 
-from tvdb.circuit import CircuitBreaker
+from tvdb.circuit import HEALTHY, CircuitBreaker
 from tvdb.ledger import CallContext
 from tvdb.modes import effective_mode
 from tvdb.reservations import BudgetExceeded
@@ -66,7 +66,8 @@ def route(
         return free(context)
     breaker = routing.breaker(service)
     try:
-        if not breaker.allow():
+        permit = breaker.allow()
+        if permit is None:
             raise CircuitOpen(f"{service}: circuit open after repeated failures; retry after the cool-down")
         try:
             result = paid()
@@ -74,7 +75,8 @@ def route(
             if not isinstance(error, (RateLimited, CircuitOpen)):  # busy is not sick
                 breaker.record_failure(str(error), fatal=error.fatal)
             raise
-        breaker.record_success()
+        if permit != HEALTHY:
+            breaker.record_success()
         return result
     except (BudgetExceeded, ServiceError) as error:
         if mode == "real":

@@ -3,13 +3,12 @@ import time
 
 import pytest
 
-from tvdb.db.engine import budget_session_factory
 from tvdb.rate_limit import RateLimiter, RateLimitTimeout
 
 
 @pytest.fixture
 def limiter_sessions(database_url, tvdb_env):
-    return budget_session_factory(database_url)
+    return database_url
 
 
 def test_a_full_bucket_admits_its_capacity_then_makes_callers_wait(limiter_sessions):
@@ -44,4 +43,6 @@ def test_the_limit_is_shared_across_threads_and_connections(limiter_sessions):
         t.join()
     elapsed = time.monotonic() - started
     assert len(admitted) == 140
-    assert elapsed >= (140 - 130) / (130 / 60) * 0.9  # 10 beyond the burst: about 4.6 s, never much less
+    # The token bucket's invariant: never more admitted than the burst plus what the rate refilled meanwhile.
+    assert len(admitted) <= 130 + (130 / 60) * elapsed + 1
+    assert elapsed > 2.0

@@ -10,7 +10,6 @@ from typing import Any
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from tvdb.db.engine import budget_session_factory
 from tvdb.rate_limit import RateLimiter
 from tvdb.reservations import Reservations
 
@@ -30,7 +29,7 @@ class PaidServiceSettings(ConfigurableResource):
 
     def meter(self, database_url: str, service: str) -> Meter:
         limits = {m: n for m, n in (("requests", self.requests_per_minute), ("tokens", self.tokens_per_minute)) if n}
-        return Meter(Reservations(database_url), RateLimiter(budget_session_factory(database_url), service, limits))
+        return Meter(Reservations(database_url), RateLimiter(database_url, service, limits))
 
     def sdk_client(self, build: Callable[[], Any]) -> Any:
         """One SDK client (and its connection pool) per process and configuration, shared by threads."""
