@@ -9,7 +9,7 @@ The emulators live in the parent, so they do not share a GIL with the client bei
 
 - embedding, embedder alone: ``--embed-requests`` requests of ``--inputs-per-request`` inputs each, through the
   same per-request routed path ``RoutedEmbedder.embed`` runs (``route(... paid.embed_request ...)`` under
-  ``in_order(..., max_in_flight)``). Alone, because the pipeline packs a 200-document page into one or two big
+  ``in_order(..., workers())``, at most ``max_in_flight`` at the provider). Alone, because the pipeline packs a 200-document page into one or two big
   requests, which leaves nothing to overlap. A second run with a low RPM is rate-limit bound.
 - parsing, parser alone: ``RoutedParser.parse_many`` over a ``--parse-docs`` corpus (what the parse stage calls).
 - full pipeline: one Dagster run of a ``--pipeline-docs`` corpus; its parse stage is timed from the ledger rows.
@@ -225,7 +225,7 @@ def embed_worker(requests: int, inputs_per_request: int) -> dict:
         work = [make("bench", r) for r in range(requests)]
         tokens = sum(item.tokens for request in work for item in request)
         started = time.perf_counter()
-        failures = sum(isinstance(outcome, Exception) for _, outcome in in_order(one, work, paid.max_in_flight))
+        failures = sum(isinstance(outcome, Exception) for _, outcome in in_order(one, work, paid.workers()))
         seconds = time.perf_counter() - started
         rows = _ledger_rows(services.sessions, "openai")[1:]  # without the warm-up
     per_call = [end - start for start, end in timings]

@@ -119,7 +119,7 @@ class RoutedEmbedder(Embedder):
                          free=lambda ctx: self.local.embed(request, ctx))
 
         vectors: list[Vector] = []
-        for _, outcome in in_order(one, pack_requests(items), self.paid.max_in_flight):
+        for _, outcome in in_order(one, pack_requests(items), self.paid.workers()):
             if isinstance(outcome, Exception):
                 raise outcome
             vectors.extend(outcome)

@@ -48,7 +48,7 @@ class LlamaParseParser(DocumentParser, PaidServiceSettings):
     poll_max_interval_seconds: float = 5.0
 
     def parallelism(self) -> int:
-        return self.max_in_flight
+        return self.workers()
 
     def _client(self) -> LlamaCloud:
         if not self.api_key:
@@ -68,6 +68,10 @@ class LlamaParseParser(DocumentParser, PaidServiceSettings):
         meter = self.meter(self.ledger.database.resolved_url(), "llamaparse")
 
         def run_job():
+            with self.in_flight():
+                return job_in_flight()
+
+        def job_in_flight():
             job = with_retries(  # uploads are what LlamaParse rate-limits; polls are not
                 meter.limited(lambda: client.parsing.create(
                     tier=tier.name, version="latest", upload_file=(document.filename, document.data)

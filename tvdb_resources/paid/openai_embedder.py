@@ -38,7 +38,7 @@ class OpenAIEmbedder(Embedder, PaidServiceSettings):
 
     def embed(self, items: Sequence[EmbedInput], context: CallContext) -> list[Vector]:
         vectors: list[Vector] = []
-        for _, outcome in in_order(lambda r: self.embed_request(r, context), pack_requests(items), self.max_in_flight):
+        for _, outcome in in_order(lambda r: self.embed_request(r, context), pack_requests(items), self.workers()):
             if isinstance(outcome, Exception):
                 raise outcome
             vectors.extend(outcome)
@@ -51,13 +51,15 @@ class OpenAIEmbedder(Embedder, PaidServiceSettings):
         client = self._client()
         extra = {"dimensions": self.dimensions} if self.dimensions else {}
         meter = self.meter(self.ledger.database.resolved_url(), "openai")
+        slots = self.in_flight()
+
+        def create():
+            with slots:
+                return client.embeddings.create(model=spec.name, input=[item.text for item in request], **extra)
 
         def send():
             return with_retries(
-                meter.limited(
-                    lambda: client.embeddings.create(model=spec.name, input=[item.text for item in request], **extra),
-                    tokens=tokens,
-                ),
+                meter.limited(create, tokens=tokens),
                 lambda exc: classify_sdk_error(exc, openai, "OpenAI", self.api_key),
             )
 
