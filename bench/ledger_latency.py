@@ -2,8 +2,8 @@
 
 Each worker process runs ``--cycles`` reserve -> settle cycles (``Reservations(url).reserve(PaidCall)``, then
 ``.settle(hold, units)``) on the same service, so every cycle takes the service's ``service_spend`` row lock twice.
-Two loads: workers as the pipeline runs them, each holding its reservation for ``--call-ms`` (the provider call)
-before settling -- the target is measured there -- and, as the worst case, workers doing nothing but reserve and
+Two loads: workers as the pipeline runs them, each holding its reservation for about ``--call-ms`` (the provider
+call, +-50%) before settling -- the target is measured there -- and, as the worst case, workers doing nothing but reserve and
 settle back to back (saturation: on 2 cores this is CPU-bound, see the Little's-law line).
 PostgreSQL gets a database created for the run and dropped after it; SQLite a file in a temporary folder.
 
@@ -23,6 +23,7 @@ import json
 import math
 import multiprocessing
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -88,6 +89,7 @@ def ledger_worker(url: str, index: int, cycles: int, warmup: int, diagnose: bool
 
     reservations = Reservations(url)
     context = CallContext(run_id=f"ledger-bench-{index}")
+    jitter = random.Random(index)
     price = Decimal("0.02") / 1_000_000
     probe: dict = {"on": False, "statements": 0, "lock_wait": [], "locked_at": None}
 
@@ -114,7 +116,10 @@ def ledger_worker(url: str, index: int, cycles: int, warmup: int, diagnose: bool
         t1 = time.perf_counter()
         reserve_hold = t1 - probe["locked_at"] if probe["locked_at"] else 0.0
         if call_ms:
-            time.sleep(call_ms / 1000)  # the provider call, made with no transaction open
+            # The provider call, made with no transaction open. Its latency varies (here uniformly within +-50%),
+            # as a provider's does: with a fixed sleep the 8 workers, started at one barrier, would stay in lock
+            # step and all reserve at the same instant, forever.
+            time.sleep(jitter.uniform(0.5, 1.5) * call_ms / 1000)
         t_settle = time.perf_counter()
         reservations.settle(hold, 900, latency_ms=1.0)
         t2 = time.perf_counter()

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from .budgets import budget_for, budget_from_row
-from .db.engine import budget_engine, session_factory
+from .db.engine import budget_engine, session_factory, settle_engine
 from .db.models import CostEntry, LedgerStatus, ServiceControl, ServiceSpend
 from .db.types import utcnow
 from .hashing import sha256_text
@@ -216,20 +216,34 @@ class Reservations:
         values = dict(status=status, actual_cost=actual, settled_at=utcnow(), latency_ms=latency_ms)
         if units is not None:
             values.update(units=units, shadow_cost=hold.unit_price * units)
+        close_entry = (
+            update(CostEntry)
+            .where(CostEntry.id == hold.entry_id, CostEntry.status == LedgerStatus.RESERVED)
+            .values(**values)
+            .returning(CostEntry.estimated_cost, CostEntry.service)
+        )
+        if self._url.startswith("postgresql"):
+            self._close_in_one_statement(hold, close_entry, actual)
+            return
         with budget_engine(self._url).begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # A settle lost in a server crash leaves the hold open, which the sweep counts at the reserved
-                # amount: never less than was billed. So this commit need not wait for the disk; a reserve must.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            closed = connection.execute(
-                update(CostEntry)
-                .where(CostEntry.id == hold.entry_id, CostEntry.status == LedgerStatus.RESERVED)
-                .values(**values)
-                .returning(CostEntry.estimated_cost)
-            ).first()
+            closed = connection.execute(close_entry).first()
             if closed is None:
                 return  # swept meanwhile: the sweep already counted it
             _move_money(connection, hold.service, hold.day, -closed.estimated_cost, actual)
+
+    def _close_in_one_statement(self, hold: Hold, close_entry, actual: Decimal) -> None:
+        """PostgreSQL: close the row and move the money in one atomic statement (a data-modifying CTE), one round
+        trip in autocommit. A settle lost in a server crash leaves the hold open, which the sweep counts at the
+        reserved amount, never less than was billed; so this commit need not wait for the disk (a reserve must)."""
+        closed = close_entry.cte("closed")
+        statement = (
+            update(ServiceSpend)
+            .where(ServiceSpend.service == closed.c.service, ServiceSpend.day == hold.day)
+            .values(reserved_usd=ServiceSpend.reserved_usd - closed.c.estimated_cost,
+                    spent_usd=ServiceSpend.spent_usd + actual)
+        )
+        with settle_engine(self._url).connect() as connection:
+            connection.execute(statement)  # touches nothing when the hold was swept meanwhile
 
     def sweep(self, now: datetime | None = None) -> int:
         """Settle expired holds (their holder died) at the reserved amount; returns how many were swept."""

@@ -57,6 +57,9 @@ def dispose_engine(url: str) -> None:
         engine = _engines.pop(url, None)
     session_factory.cache_clear()
     budget_session_factory.cache_clear()
+    if url.startswith("postgresql") and settle_engine.cache_info().currsize:
+        settle_engine(url).dispose()  # cached or created here: either way no connection is left open
+    settle_engine.cache_clear()
     with _engines_lock:
         budget = _budget_engines.pop(url, None)
     for disposable in (engine, budget):
@@ -87,6 +90,20 @@ def budget_engine(url: str) -> Engine:
         if url not in _budget_engines:
             _budget_engines[url] = _create_budget_engine(url)
         return _budget_engines[url]
+
+
+@lru_cache(maxsize=None)
+def settle_engine(url: str) -> Engine:
+    """PostgreSQL only: autocommit connections whose commits do not wait for the disk, for settling holds."""
+    engine = _create_budget_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(engine, "connect")
+    def _asynchronous_commit(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def _create_budget_engine(url: str) -> Engine:
