@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .budgets import budget_for, budget_from_row
 from .db.engine import budget_engine, session_factory, settle_engine
@@ -26,6 +26,7 @@ from .db.models import CostEntry, LedgerStatus, ServiceControl, ServiceSpend
 from .db.types import utcnow
 from .hashing import sha256_text
 from .ledger import CallContext
+from .settings import default_daily_limit
 
 DEFAULT_HOLD_TTL = timedelta(minutes=15)
 ZERO = Decimal(0)
@@ -111,6 +112,42 @@ def _expire(connection: Connection, entry, now: datetime) -> None:
     _move_money(connection, entry.service, entry.created_at.date(), -entry.estimated_cost, entry.estimated_cost)
 
 
+# The hold (UPDATE, which takes the spend row's lock) and the attempt's row (INSERT) in one statement: the INSERT's
+# unique key makes a concurrent retry of the same work abort the whole statement, hold included.
+ONE_STATEMENT_RESERVE = text("""
+WITH control AS (
+    SELECT COALESCE((SELECT daily_limit_usd FROM service_controls WHERE service = :service), :default_limit)
+           * COALESCE((SELECT limit_multiplier FROM service_controls WHERE service = :service), 1) AS daily_limit,
+           COALESCE((SELECT strict_limits FROM service_controls WHERE service = :service), false) AS strict
+), held AS (
+    UPDATE service_spend SET reserved_usd = reserved_usd + :cost
+    WHERE service = :service AND day = :day
+      AND spent_usd + reserved_usd + :cost <= (SELECT daily_limit FROM control)
+      AND (:exact OR NOT (SELECT strict FROM control))
+    RETURNING day
+)
+INSERT INTO cost_tracking (idempotency_key, service, operation, model, units, unit_price, estimated_cost,
+                           shadow_cost, status, mode, run_id, asset, batch_id, created_at, expires_at)
+SELECT :key, :service, :operation, :model, :units, :unit_price, :cost, :cost, :status, 'real', :run_id, :asset,
+       :batch_id, :now, :expires
+FROM held
+RETURNING id
+""")
+
+ONE_STATEMENT_CLOSE = text("""
+WITH closed AS (
+    UPDATE cost_tracking
+    SET status = :status, actual_cost = :actual, settled_at = :now, latency_ms = :latency,
+        units = COALESCE(CAST(:units AS integer), units), shadow_cost = COALESCE(CAST(:shadow AS numeric), shadow_cost)
+    WHERE id = :id AND status = 'reserved'
+    RETURNING service, estimated_cost
+)
+UPDATE service_spend
+SET reserved_usd = service_spend.reserved_usd - closed.estimated_cost, spent_usd = service_spend.spent_usd + :actual
+FROM closed
+WHERE service_spend.service = closed.service AND service_spend.day = :day
+""")
+
 HOLD_COLUMNS = (CostEntry.id, CostEntry.idempotency_key, CostEntry.status, CostEntry.service,
                 CostEntry.estimated_cost, CostEntry.created_at)
 
@@ -131,6 +168,10 @@ class Reservations:
         """
         now = utcnow()
         cost = call.worst_cost
+        if self._url.startswith("postgresql"):
+            fast = self._reserve_in_one_statement(call, context, now, ttl)
+            if fast is not None:
+                return fast
         try:
             with budget_engine(self._url).begin() as connection:
                 # The common case, a first attempt, is one INSERT; only a retry looks at earlier attempts.
@@ -150,6 +191,29 @@ class Reservations:
             raise
         except (SQLAlchemyError, OSError) as exc:
             raise LedgerUnavailable(f"cost ledger unavailable, no paid call made: {type(exc).__name__}") from None
+
+    def _reserve_in_one_statement(self, call: PaidCall, context: CallContext, now: datetime,
+                                  ttl: timedelta) -> Hold | None:
+        """PostgreSQL, the common case in one round trip: check the limit, add the hold and insert the first
+        attempt's row in one atomic statement. None when anything is unusual (over budget, strict, a retry, the
+        day's first call): the transactional path then decides, and since a statement is atomic nothing was held."""
+        try:
+            with budget_engine(self._url).connect() as connection:
+                entry_id = connection.execute(ONE_STATEMENT_RESERVE, dict(
+                    service=call.service, day=now.date(), cost=call.worst_cost, exact=call.exact,
+                    default_limit=default_daily_limit(call.service), key=f"{call.idempotency_key}:1",
+                    operation=call.operation, model=call.model, units=call.units, unit_price=call.unit_price,
+                    status=LedgerStatus.RESERVED.value, run_id=context.run_id, asset=context.asset,
+                    batch_id=context.batch_id, now=now, expires=now + ttl,
+                )).scalar()
+                connection.commit()
+        except IntegrityError:  # the first attempt's row exists: a retry, for the transactional path
+            return None
+        except (SQLAlchemyError, OSError) as exc:
+            raise LedgerUnavailable(f"cost ledger unavailable, no paid call made: {type(exc).__name__}") from None
+        if entry_id is None:
+            return None
+        return Hold(entry_id, call.service, now.date(), call.worst_cost, call.unit_price)
 
     @staticmethod
     def _insert_hold(connection: Connection, call: PaidCall, context: CallContext, now: datetime, ttl: timedelta,
@@ -216,34 +280,31 @@ class Reservations:
         values = dict(status=status, actual_cost=actual, settled_at=utcnow(), latency_ms=latency_ms)
         if units is not None:
             values.update(units=units, shadow_cost=hold.unit_price * units)
+        if self._url.startswith("postgresql"):
+            self._close_in_one_statement(hold, values)
+            return
         close_entry = (
             update(CostEntry)
             .where(CostEntry.id == hold.entry_id, CostEntry.status == LedgerStatus.RESERVED)
             .values(**values)
-            .returning(CostEntry.estimated_cost, CostEntry.service)
+            .returning(CostEntry.estimated_cost)
         )
-        if self._url.startswith("postgresql"):
-            self._close_in_one_statement(hold, close_entry, actual)
-            return
         with budget_engine(self._url).begin() as connection:
             closed = connection.execute(close_entry).first()
             if closed is None:
                 return  # swept meanwhile: the sweep already counted it
             _move_money(connection, hold.service, hold.day, -closed.estimated_cost, actual)
 
-    def _close_in_one_statement(self, hold: Hold, close_entry, actual: Decimal) -> None:
-        """PostgreSQL: close the row and move the money in one atomic statement (a data-modifying CTE), one round
-        trip in autocommit. A settle lost in a server crash leaves the hold open, which the sweep counts at the
-        reserved amount, never less than was billed; so this commit need not wait for the disk (a reserve must)."""
-        closed = close_entry.cte("closed")
-        statement = (
-            update(ServiceSpend)
-            .where(ServiceSpend.service == closed.c.service, ServiceSpend.day == hold.day)
-            .values(reserved_usd=ServiceSpend.reserved_usd - closed.c.estimated_cost,
-                    spent_usd=ServiceSpend.spent_usd + actual)
-        )
+    def _close_in_one_statement(self, hold: Hold, values: dict) -> None:
+        """PostgreSQL: close the row and move the money in one atomic statement, one round trip in autocommit.
+        A settle lost in a server crash leaves the hold open, which the sweep counts at the reserved amount, never
+        less than was billed; so this commit need not wait for the disk (a reserve must)."""
         with settle_engine(self._url).connect() as connection:
-            connection.execute(statement)  # touches nothing when the hold was swept meanwhile
+            connection.execute(ONE_STATEMENT_CLOSE, dict(  # touches nothing when the hold was swept meanwhile
+                id=hold.entry_id, day=hold.day, status=values["status"].value, actual=values["actual_cost"],
+                now=values["settled_at"], latency=values["latency_ms"], units=values.get("units"),
+                shadow=values.get("shadow_cost"),
+            ))
 
     def sweep(self, now: datetime | None = None) -> int:
         """Settle expired holds (their holder died) at the reserved amount; returns how many were swept."""
