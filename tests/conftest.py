@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -107,6 +108,40 @@ def pdf_bytes(pages: list[str], password: str | None = None) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+class LogRecorder(logging.Handler):
+    """Every record, formatted with its exception and stack, plus its attributes (Dagster puts its event there)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record):
+        try:
+            self.texts.append(self.format(record))
+            self.texts.append(repr(vars(record)))
+        except Exception as exc:  # noqa: BLE001 - a record that cannot be formatted is itself evidence
+            self.texts.append(f"unformattable record {record.name}: {exc!r} {record.msg!r} {record.args!r}")
+
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+
+@pytest.fixture
+def debug_logs():
+    """Every log record at DEBUG and up, from every logger (the suite runs with ``-p no:logging``: no caplog)."""
+    recorder = LogRecorder()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield recorder
+    finally:
+        root.removeHandler(recorder)
+        root.setLevel(old_level)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ the Dagster instance's directory, and the str(), repr() and traceback of excepti
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import string
@@ -127,36 +126,6 @@ def emulators(quoting_servers):
 
 
 # ---- what is searched --------------------------------------------------------------------------------------------
-
-
-class Recorder(logging.Handler):
-    """Every record, formatted with its exception and stack, plus its attributes (Dagster puts its event there)."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.texts: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record):
-        try:
-            self.texts.append(self.format(record))
-            self.texts.append(repr(vars(record)))
-        except Exception as exc:  # noqa: BLE001 - a record that cannot be formatted is itself evidence
-            self.texts.append(f"unformattable record {record.name}: {exc!r} {record.msg!r} {record.args!r}")
-
-
-@pytest.fixture
-def debug_logs():
-    recorder = Recorder()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(recorder)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield recorder
-    finally:
-        root.removeHandler(recorder)
-        root.setLevel(old_level)
 
 
 class Haystack:

@@ -219,7 +219,7 @@ def embed_chunks(services: PipelineServices, batch_id: str, context: CallContext
                 Embedding,
                 [dict(model=model, dimensions=dimensions, text_sha256=item.text_sha256, embedder=vector.embedder,
                       vector=vector.values.astype("<f4").tobytes(), created_at=utcnow())
-                 for item, vector in zip(pending, vectors)],
+                 for item, vector in zip(pending, vectors, strict=True)],
                 ["model", "dimensions", "text_sha256"],
                 ["vector", "embedder", "created_at"],
                 where=lambda new: new.embedder == OPENAI,  # a paid vector replaces a local one, never the reverse

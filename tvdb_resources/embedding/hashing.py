@@ -18,7 +18,7 @@ BIGRAM_WEIGHT = 0.5
 
 def _features(text: str) -> tuple[list[bytes], list[float]]:
     words = [w.encode("utf-8") for w in WORDS.findall(text.lower())]
-    bigrams = [a + b" " + b for a, b in zip(words, words[1:])]
+    bigrams = [a + b" " + b for a, b in zip(words, words[1:], strict=False)]
     return words + bigrams, [1.0] * len(words) + [BIGRAM_WEIGHT] * len(bigrams)
 
 

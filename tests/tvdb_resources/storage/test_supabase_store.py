@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 import traceback
@@ -38,34 +37,6 @@ def fresh_clients() -> Iterator[None]:
     supabase_module.close_clients()
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-@pytest.fixture
-def logs() -> Iterator[_Records]:
-    """Every log line at DEBUG and up, from every logger (the suite runs with ``-p no:logging``: no caplog)."""
-    handler = _Records()
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(exc_info)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-
-
 @pytest.fixture
 def store(supabase_emulator: RunningEmulator) -> SupabaseObjectStore:
     return SupabaseObjectStore(url=supabase_emulator.base_url, service_role_key=SUPABASE_TEST_KEY)
@@ -80,13 +51,13 @@ def everything_said(exc: BaseException) -> str:
     return "\n".join([str(exc), repr(exc), "".join(traceback.format_exception(exc))])
 
 
-def test_round_trip_and_exists(store, logs):
+def test_round_trip_and_exists(store, debug_logs):
     assert not store.exists(KEY)
     store.put(KEY, DATA)
 
     assert store.exists(KEY)
     assert store.get(KEY) == DATA
-    assert SUPABASE_TEST_KEY not in logs.text()
+    assert SUPABASE_TEST_KEY not in debug_logs.text()
     assert SUPABASE_TEST_KEY not in repr(store) and SUPABASE_TEST_KEY not in str(store)
 
 
@@ -157,7 +128,7 @@ def test_a_corrupt_download_is_caught_by_the_sha256_check(store, supabase_emulat
     assert store.get(KEY) == DATA
 
 
-def test_a_wrong_key_is_refused_without_naming_it(supabase_emulator, logs):
+def test_a_wrong_key_is_refused_without_naming_it(supabase_emulator, debug_logs):
     wrong = "wrong-service-role-key-5f1e0c9a"
     store = SupabaseObjectStore(url=supabase_emulator.base_url, service_role_key=wrong)
 
@@ -171,7 +142,7 @@ def test_a_wrong_key_is_refused_without_naming_it(supabase_emulator, logs):
         assert error.status == 401 and not error.retryable
         assert "'documents'" in str(error) and KEY in str(error) and "Invalid API key" in str(error)
         assert wrong not in everything_said(error)
-    assert wrong not in logs.text()
+    assert wrong not in debug_logs.text()
     assert wrong not in repr(store)
 
 
@@ -202,7 +173,7 @@ def echoing_server() -> Iterator[str]:
     thread.join(5)
 
 
-def test_a_key_echoed_by_the_server_is_masked(echoing_server, logs):
+def test_a_key_echoed_by_the_server_is_masked(echoing_server, debug_logs):
     secret = "eyJhbGciOiJIUzI1NiJ9.service-role-secret"
     store = SupabaseObjectStore(url=echoing_server, service_role_key=secret)
 
@@ -210,7 +181,7 @@ def test_a_key_echoed_by_the_server_is_masked(echoing_server, logs):
         store.put(KEY, DATA)
 
     assert "key *** is not allowed" in str(caught.value)
-    assert secret not in everything_said(caught.value) and secret not in logs.text()
+    assert secret not in everything_said(caught.value) and secret not in debug_logs.text()
 
 
 @pytest.mark.parametrize("key", ["../etc/passwd", "documents/../../x", "documents/ab/" + "g" * 64, "/abs/path", "",
@@ -262,13 +233,13 @@ def test_a_sub_second_timeout_is_kept(supabase_emulator):
     assert caught.value.retryable
 
 
-def test_an_unusable_configuration_is_a_clear_error(logs):
+def test_an_unusable_configuration_is_a_clear_error(debug_logs):
     secret = "not-a-url-secret"
     with pytest.raises(SupabaseStorageError, match="misconfigured.*Invalid URL"):
         SupabaseObjectStore(url="ftp://nowhere", service_role_key=secret).exists(KEY)
     with pytest.raises(SupabaseStorageError, match="timeout_seconds must be positive"):
         SupabaseObjectStore(url="http://127.0.0.1:9", service_role_key=secret, timeout_seconds=0).exists(KEY)
-    assert secret not in logs.text()
+    assert secret not in debug_logs.text()
 
 
 def test_an_unreachable_server_is_a_retryable_storage_error():
@@ -278,7 +249,7 @@ def test_an_unreachable_server_is_a_retryable_storage_error():
     assert caught.value.retryable
 
 
-def test_as_a_dagster_resource_with_the_key_from_the_environment(supabase_emulator, monkeypatch, logs):
+def test_as_a_dagster_resource_with_the_key_from_the_environment(supabase_emulator, monkeypatch, debug_logs):
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", SUPABASE_TEST_KEY)
     resource = SupabaseObjectStore(url=supabase_emulator.base_url,
                                    service_role_key=EnvVar("SUPABASE_SERVICE_ROLE_KEY"))
@@ -294,4 +265,4 @@ def test_as_a_dagster_resource_with_the_key_from_the_environment(supabase_emulat
     result = materialize([stored], resources={"store": resource})
 
     assert result.success and result.output_for_node("stored") == KEY
-    assert SUPABASE_TEST_KEY not in logs.text()
+    assert SUPABASE_TEST_KEY not in debug_logs.text()

@@ -22,6 +22,6 @@ def csv_to_text(text: str) -> str:
         return ", ".join(header)
     lines = [f"Columns: {', '.join(header)}"]
     for row in body:
-        cells = (f"{name}: {value}" for name, value in zip(header, row) if value.strip())
+        cells = (f"{name}: {value}" for name, value in zip(header, row, strict=False) if value.strip())
         lines.append("; ".join(cells))
     return "\n".join(lines)
