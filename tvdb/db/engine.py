@@ -6,6 +6,7 @@ One engine per URL and process; the schema is brought to the newest migration th
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,36 +36,55 @@ def create_db_engine(url: str, pre_ping: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=pre_ping, pool_recycle=1800, pool_size=5, max_overflow=5)
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, str], Engine] = {}
 _engines_lock = threading.Lock()
+
+
+def _cached(kind: str, url: str, build: Callable[[], Engine]) -> Engine:
+    with _engines_lock:
+        if (kind, url) not in _engines:
+            _engines[kind, url] = build()
+        return _engines[kind, url]
+
+
+def _migrated(url: str) -> Engine:
+    from .migrate import upgrade_to_head
+
+    engine = create_db_engine(url)
+    upgrade_to_head(engine)
+    return engine
 
 
 def engine_for(url: str) -> Engine:
     """The process's migrated engine for ``url``."""
-    from .migrate import upgrade_to_head
+    return _cached("main", url, lambda: _migrated(url))
 
-    with _engines_lock:
-        if url not in _engines:
-            engine = create_db_engine(url)
-            upgrade_to_head(engine)
-            _engines[url] = engine
-        return _engines[url]
+
+def budget_engine(url: str) -> Engine:
+    """The engine for budget, rate-limit and circuit transactions, which must serialise per service.
+
+    PostgreSQL: an engine of its own without the pre-ping round trip (a connection the server dropped fails one
+    transaction, which fails closed, and the pool replaces it); the transactions take row locks. SQLite has no row
+    locks: an engine whose transactions begin IMMEDIATE, so two reservations can never read the same totals.
+    """
+    engine_for(url)  # migrated
+    return _cached("budget", url, lambda: _create_budget_engine(url))
+
+
+def settle_engine(url: str) -> Engine:
+    """PostgreSQL only: autocommit connections whose commits do not wait for the disk, for settling holds."""
+    engine_for(url)  # migrated
+    return _cached("settle", url, lambda: _create_settle_engine(url))
 
 
 def dispose_engine(url: str) -> None:
     """Close the process's connections to ``url`` (before dropping a database, say)."""
     with _engines_lock:
-        engine = _engines.pop(url, None)
+        engines = [_engines.pop(key) for key in [key for key in _engines if key[1] == url]]
     session_factory.cache_clear()
     budget_session_factory.cache_clear()
-    if url.startswith("postgresql") and settle_engine.cache_info().currsize:
-        settle_engine(url).dispose()  # cached or created here: either way no connection is left open
-    settle_engine.cache_clear()
-    with _engines_lock:
-        budget = _budget_engines.pop(url, None)
-    for disposable in (engine, budget):
-        if disposable is not None:
-            disposable.dispose()
+    for engine in engines:
+        engine.dispose()
 
 
 @lru_cache(maxsize=None)
@@ -72,44 +92,17 @@ def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 
+@lru_cache(maxsize=None)
+def budget_session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(budget_engine(url), expire_on_commit=False)
+
+
 def _begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_budget_engines: dict[str, Engine] = {}
-
-
-def budget_engine(url: str) -> Engine:
-    """The engine for budget, rate-limit and circuit transactions, which must serialise per service.
-
-    PostgreSQL: the usual engine; the transactions take row locks. SQLite has no row locks: a second engine whose
-    transactions begin IMMEDIATE, so two reservations can never read the same totals.
-    """
-    engine_for(url)  # migrated
-    with _engines_lock:
-        if url not in _budget_engines:
-            _budget_engines[url] = _create_budget_engine(url)
-        return _budget_engines[url]
-
-
-@lru_cache(maxsize=None)
-def settle_engine(url: str) -> Engine:
-    """PostgreSQL only: autocommit connections whose commits do not wait for the disk, for settling holds."""
-    engine = _create_budget_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-
-    @event.listens_for(engine, "connect")
-    def _asynchronous_commit(dbapi_connection, _record):
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit = off")
-        dbapi_connection.commit()
-
-    return engine
-
-
 def _create_budget_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        # No pre-ping round trip on this hot path: a connection the server dropped fails one transaction, which
-        # fails closed (no paid call), and the pool replaces it.
         return create_db_engine(url, pre_ping=False)
     engine = create_db_engine(url)
 
@@ -121,6 +114,13 @@ def _create_budget_engine(url: str) -> Engine:
     return engine
 
 
-@lru_cache(maxsize=None)
-def budget_session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(budget_engine(url), expire_on_commit=False)
+def _create_settle_engine(url: str) -> Engine:
+    engine = create_db_engine(url, pre_ping=False).execution_options(isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(engine, "connect")
+    def _asynchronous_commit(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+        dbapi_connection.commit()
+
+    return engine
