@@ -32,6 +32,11 @@ class CallContext:
     fallback_reason: str | None = None  # set by the hybrid router when a free call stands in for a paid one
 
 
+def call_key(service: str, operation: str, model: str, work_key: str) -> str:
+    """The idempotency key of a call: derived from the work itself, so the same call always gets the same key."""
+    return sha256_text(f"{service}|{operation}|{model}|{work_key}")
+
+
 @dataclass(frozen=True)
 class FreeCall:
     service: str
@@ -48,7 +53,7 @@ class FreeCall:
 
     @property
     def idempotency_key(self) -> str:
-        return sha256_text(f"{self.service}|{self.operation}|{self.model}|{self.work_key}")
+        return call_key(self.service, self.operation, self.model, self.work_key)
 
 
 @dataclass

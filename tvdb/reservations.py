@@ -24,8 +24,7 @@ from .budgets import budget_for, budget_from_row
 from .db.engine import budget_engine, session_factory, settle_engine
 from .db.models import CostEntry, LedgerStatus, ServiceControl, ServiceSpend
 from .db.types import utcnow
-from .hashing import sha256_text
-from .ledger import CallContext
+from .ledger import CallContext, call_key
 from .settings import default_daily_limit
 
 DEFAULT_HOLD_TTL = timedelta(minutes=15)
@@ -74,7 +73,7 @@ class PaidCall:
 
     @property
     def idempotency_key(self) -> str:
-        return sha256_text(f"{self.service}|{self.operation}|{self.model}|{self.work_key}")
+        return call_key(self.service, self.operation, self.model, self.work_key)
 
 
 @dataclass(frozen=True)
@@ -120,16 +119,16 @@ WITH control AS (
            * COALESCE((SELECT limit_multiplier FROM service_controls WHERE service = :service), 1) AS daily_limit,
            COALESCE((SELECT strict_limits FROM service_controls WHERE service = :service), false) AS strict
 ), held AS (
-    UPDATE service_spend SET reserved_usd = reserved_usd + :cost
+    UPDATE service_spend SET reserved_usd = reserved_usd + :estimated_cost
     WHERE service = :service AND day = :day
-      AND spent_usd + reserved_usd + :cost <= (SELECT daily_limit FROM control)
+      AND spent_usd + reserved_usd + :estimated_cost <= (SELECT daily_limit FROM control)
       AND (:exact OR NOT (SELECT strict FROM control))
     RETURNING day
 )
 INSERT INTO cost_tracking (idempotency_key, service, operation, model, units, unit_price, estimated_cost,
                            shadow_cost, status, mode, run_id, asset, batch_id, created_at, expires_at)
-SELECT :key, :service, :operation, :model, :units, :unit_price, :cost, :cost, :status, 'real', :run_id, :asset,
-       :batch_id, :now, :expires
+SELECT :idempotency_key, :service, :operation, :model, :units, :unit_price, :estimated_cost, :shadow_cost, :status,
+       :mode, :run_id, :asset, :batch_id, :created_at, :expires_at
 FROM held
 RETURNING id
 """)
@@ -152,9 +151,20 @@ HOLD_COLUMNS = (CostEntry.id, CostEntry.idempotency_key, CostEntry.status, CostE
                 CostEntry.estimated_cost, CostEntry.created_at)
 
 
+def _hold_row(call: PaidCall, context: CallContext, now: datetime, ttl: timedelta, attempt: int) -> dict:
+    """The ledger row of an attempt while it is held."""
+    return dict(
+        idempotency_key=f"{call.idempotency_key}:{attempt}", service=call.service, operation=call.operation,
+        model=call.model, units=call.units, unit_price=call.unit_price, estimated_cost=call.worst_cost,
+        shadow_cost=call.worst_cost, status=LedgerStatus.RESERVED.value, mode="real", run_id=context.run_id,
+        asset=context.asset, batch_id=context.batch_id, created_at=now, expires_at=now + ttl,
+    )
+
+
 class Reservations:
-    """Each method is one short transaction of a few Core statements: the spend row is locked only by its final
-    conditional UPDATE, so a busy service's reservations queue behind each other for as little time as possible."""
+    """Short transactions of a few Core statements, the spend row locked only by a conditional UPDATE that checks
+    and adds at once; on PostgreSQL the common reserve and every settle are a single statement each, so a busy
+    service's reservations queue behind each other for as little time as possible."""
 
     def __init__(self, url: str):
         self._url = url
@@ -200,11 +210,8 @@ class Reservations:
         try:
             with budget_engine(self._url).connect() as connection:
                 entry_id = connection.execute(ONE_STATEMENT_RESERVE, dict(
-                    service=call.service, day=now.date(), cost=call.worst_cost, exact=call.exact,
-                    default_limit=default_daily_limit(call.service), key=f"{call.idempotency_key}:1",
-                    operation=call.operation, model=call.model, units=call.units, unit_price=call.unit_price,
-                    status=LedgerStatus.RESERVED.value, run_id=context.run_id, asset=context.asset,
-                    batch_id=context.batch_id, now=now, expires=now + ttl,
+                    _hold_row(call, context, now, ttl, attempt=1),
+                    day=now.date(), exact=call.exact, default_limit=default_daily_limit(call.service),
                 )).scalar()
                 connection.commit()
         except IntegrityError:  # the first attempt's row exists: a retry, for the transactional path
@@ -221,12 +228,10 @@ class Reservations:
         """The attempt's row, status reserved; None if that attempt already has one."""
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         return connection.execute(
-            dialect.insert(CostEntry).values(
-                idempotency_key=f"{call.idempotency_key}:{attempt}", service=call.service, operation=call.operation,
-                model=call.model, units=call.units, unit_price=call.unit_price, estimated_cost=call.worst_cost,
-                shadow_cost=call.worst_cost, status=LedgerStatus.RESERVED, mode="real", run_id=context.run_id,
-                asset=context.asset, batch_id=context.batch_id, created_at=now, expires_at=now + ttl,
-            ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(CostEntry.id)
+            dialect.insert(CostEntry)
+            .values(**_hold_row(call, context, now, ttl, attempt))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(CostEntry.id)
         ).scalar()
 
     def _insert_retry(self, connection: Connection, call: PaidCall, context: CallContext, now: datetime,
