@@ -60,6 +60,15 @@ def missing(*loc: str) -> ApiError:
     return detail(422, [{"type": "missing", "loc": list(loc), "msg": "Field required", "input": None}])
 
 
+async def form_with_file(call: Call):
+    """The multipart form of an upload and its required ``file`` part (422 like the API when it is missing)."""
+    form = await call.request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise missing("body", "file")
+    return form, upload
+
+
 class LlamaParseEmulator(Emulator):
     name = "llamaparse"
     knobs_model = LlamaParseKnobs
@@ -126,10 +135,7 @@ class LlamaParseEmulator(Emulator):
     # ---- job creation ----------------------------------------------------------------------------------------
 
     async def upload(self, call: Call) -> Response:
-        form = await call.request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise missing("body", "file")
+        form, upload = await form_with_file(call)
         raw_config = form.get("configuration")
         if not isinstance(raw_config, str):
             raise missing("body", "configuration")
@@ -293,10 +299,7 @@ class LlamaParseEmulator(Emulator):
     # ---- files -----------------------------------------------------------------------------------------------
 
     async def create_file(self, call: Call) -> Response:
-        form = await call.request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise missing("body", "file")
+        form, upload = await form_with_file(call)
         purpose = form.get("purpose")
         if not isinstance(purpose, str) or not purpose:
             raise missing("body", "purpose")
